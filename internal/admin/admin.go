@@ -1,0 +1,94 @@
+// Package admin serves the worker's operational HTTP endpoints: /metrics
+// (Prometheus), /healthz (the process is alive and its loops run) and /readyz
+// (SQS answered the latest receive).
+package admin
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Health is the state /healthz and /readyz report. It is safe for
+// concurrent use; its zero value is alive and not ready.
+type Health struct {
+	stopping atomic.Bool
+	ready    atomic.Bool
+	failures atomic.Int64 // consecutive failed receives
+}
+
+// NotReadyAfter is the number of consecutive failed receives after which
+// /readyz reports not ready.
+const NotReadyAfter = 3
+
+// Received records the result of a receive.
+func (h *Health) Received(_ int, err error) {
+	if err != nil {
+		if h.failures.Add(1) >= NotReadyAfter {
+			h.ready.Store(false)
+		}
+		return
+	}
+	h.failures.Store(0)
+	h.ready.Store(true)
+}
+
+// Stopping marks the worker as shutting down: no longer ready.
+func (h *Health) Stopping() { h.stopping.Store(true); h.ready.Store(false) }
+
+// Ready reports readiness.
+func (h *Health) Ready() bool { return h.ready.Load() && !h.stopping.Load() }
+
+// Handler returns the mux of the three endpoints.
+func Handler(h *Health, g prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !h.Ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Server is a started admin server.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Start listens on addr and serves handler in the background.
+func Start(addr string, handler http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // Serve fails only when the listener does; Close reports it
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server, letting open requests finish for up to a second.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}

@@ -1,0 +1,363 @@
+// Package consumer drains an SQS queue into a Handler: long-poll receivers
+// that never take more messages than the pool can start, a bounded pool of
+// workers, a visibility heartbeat for long jobs, batched deletes and
+// visibility changes, and a graceful stop. It knows SQS, not what a job is.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"go.uber.org/zap"
+)
+
+// SQSAPI is the part of the SQS client the consumer uses.
+type SQSAPI interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+}
+
+// Message is one received SQS message.
+type Message struct {
+	ID            string
+	ReceiptHandle string
+	Body          string
+	ReceiveCount  int       // ApproximateReceiveCount: 1 on the first receive
+	SentAt        time.Time // SentTimestamp
+	Attributes    map[string]types.MessageAttributeValue
+	ReceivedAt    time.Time // when this process received it
+}
+
+// Action is what the consumer does with a message once the handler is done.
+// The set is closed: Delete, Retry.
+type Action interface{ isAction() }
+
+// Delete removes the message from the queue: the job is finished.
+type Delete struct{}
+
+// Retry makes the message visible again after After (0: at once).
+type Retry struct{ After time.Duration }
+
+func (Delete) isAction() {}
+func (Retry) isAction()  {}
+
+// Handler processes one message. It must return when ctx ends; the consumer
+// cancels ctx when the shutdown timeout runs out.
+type Handler interface {
+	Handle(ctx context.Context, m *Message) Action
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, m *Message) Action
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, m *Message) Action { return f(ctx, m) }
+
+// Observer is told what the consumer does, for metrics and readiness. Its
+// methods must be safe for concurrent use and must not block.
+type Observer interface {
+	Received(n int, err error) // after each ReceiveMessage call
+	InFlight(delta int)        // a job started (+1) or ended (-1)
+}
+
+// Config tunes a Consumer.
+type Config struct {
+	QueueURL string // required
+
+	// Concurrency is the most messages held at once; default 16.
+	Concurrency int
+	// Receivers is the number of long-poll loops; default ceil(Concurrency/10),
+	// at most 8.
+	Receivers int
+	// WaitTime is the long-poll wait; default 20s.
+	WaitTime time.Duration
+	// VisibilityTimeout is asked for on each receive and renewed by the
+	// heartbeat while a job runs; default 30s, at least 2s.
+	VisibilityTimeout time.Duration
+	// ShutdownTimeout bounds the stop after ctx ends: in-flight jobs get most
+	// of it, the final flush of deletes and releases the rest; default 20s.
+	ShutdownTimeout time.Duration
+	// FlushInterval is the longest a delete or visibility change waits to fill
+	// a batch of 10; default 200ms.
+	FlushInterval time.Duration
+	// ReceiveLimit, if set, caps how many messages a receive may ask for now,
+	// beyond the free slots (backpressure from a rate limiter), given the
+	// number of jobs in flight. A result below 1 counts as 1.
+	ReceiveLimit func(inflight int) int
+
+	Logger   *zap.Logger // default: no logs
+	Observer Observer    // default: none
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 16
+	}
+	if c.Receivers <= 0 {
+		c.Receivers = min((c.Concurrency+maxBatch-1)/maxBatch, 8)
+	}
+	if c.WaitTime <= 0 {
+		c.WaitTime = 20 * time.Second
+	}
+	if c.VisibilityTimeout <= 0 {
+		c.VisibilityTimeout = 30 * time.Second
+	}
+	c.VisibilityTimeout = max(c.VisibilityTimeout, 2*time.Second)
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 20 * time.Second
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 200 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.QueueURL == "" {
+		return errors.New("consumer: QueueURL is required")
+	}
+	return nil
+}
+
+const maxBatch = 10 // SQS's most messages per receive and entries per batch
+
+// Consumer runs the loops. Build it with New; Run it once.
+type Consumer struct {
+	cfg     Config
+	api     SQSAPI
+	handler Handler
+	log     *zap.Logger
+
+	slots    chan struct{} // one token per job that may be held
+	inflight atomic.Int64  // jobs started and not finished
+	acks  *acker
+	beat  *heartbeat
+}
+
+// New returns a Consumer of cfg.QueueURL that hands messages to h.
+func New(api SQSAPI, h Handler, cfg Config) (*Consumer, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency)}
+	c.acks = newAcker(api, cfg.QueueURL, cfg.FlushInterval, cfg.Logger)
+	c.beat = newHeartbeat(c.acks, cfg.VisibilityTimeout)
+	return c, nil
+}
+
+// Run consumes until ctx ends, then stops gracefully: no new receives,
+// in-flight jobs finish within the shutdown timeout (their context is
+// cancelled after it), what they did not finish is released (visible at
+// once), and pending deletes are flushed. It returns nil after a clean stop.
+func (c *Consumer) Run(ctx context.Context) error {
+	deadline := c.cfg.ShutdownTimeout
+	flushReserve := min(deadline/4, 3*time.Second)
+
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	ackCtx, cancelAcks := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAcks()
+
+	var loops sync.WaitGroup
+	loops.Add(2)
+	go func() { defer loops.Done(); c.acks.run(ackCtx) }()
+	go func() { defer loops.Done(); c.beat.run(jobCtx) }()
+
+	var receivers, jobs sync.WaitGroup
+	for i := 0; i < c.cfg.Receivers; i++ {
+		receivers.Add(1)
+		go func() {
+			defer receivers.Done()
+			c.receiveLoop(ctx, jobCtx, &jobs)
+		}()
+	}
+	<-ctx.Done()
+	stopStart := time.Now()
+	receivers.Wait()
+	c.log.Info("stopping: receives stopped, waiting for in-flight jobs", zap.Int("inflight", c.beat.len()))
+
+	done := make(chan struct{})
+	go func() { jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(deadline - flushReserve - time.Since(stopStart)):
+		c.log.Warn("shutdown timeout: cancelling in-flight jobs", zap.Int("inflight", c.beat.len()))
+		cancelJobs()
+		<-done
+	}
+	cancelJobs()
+	// Stop the acker last: it flushes what the jobs queued, within what is
+	// left of the shutdown timeout.
+	remaining := max(deadline-time.Since(stopStart), time.Second)
+	flushed := c.acks.stop(remaining)
+	cancelAcks()
+	loops.Wait()
+	if !flushed {
+		return errors.New("consumer: pending deletes or releases not flushed before the shutdown timeout")
+	}
+	return nil
+}
+
+// receiveLoop long-polls while ctx lives, starting a job per message.
+func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, jobs *sync.WaitGroup) {
+	failures := newReceiveBackoff()
+	for {
+		n, ok := c.reserve(ctx)
+		if !ok {
+			return
+		}
+		msgs, err := c.receive(ctx, n)
+		c.cfg.Observer.Received(len(msgs), err)
+		c.unreserve(n - len(msgs))
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			wait := failures.NextBackOff()
+			c.log.Warn("receive failed; backing off", zap.Error(err), zap.Duration("wait", wait))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
+		}
+		failures.Reset()
+		for _, m := range msgs {
+			jobs.Add(1)
+			go func() {
+				defer jobs.Done()
+				defer c.unreserve(1)
+				c.process(jobCtx, m)
+			}()
+		}
+	}
+}
+
+// reserve blocks for one free slot, then takes up to maxBatch-1 more that are
+// free now, within ReceiveLimit: a receive never asks for more messages than
+// the pool can start at once.
+func (c *Consumer) reserve(ctx context.Context) (int, bool) {
+	limit := maxBatch
+	if c.cfg.ReceiveLimit != nil {
+		limit = min(max(c.cfg.ReceiveLimit(int(c.inflight.Load())), 1), maxBatch)
+	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, false
+	}
+	n := 1
+fill:
+	for n < limit {
+		select {
+		case c.slots <- struct{}{}:
+			n++
+		default:
+			break fill
+		}
+	}
+	return n, true
+}
+
+func (c *Consumer) unreserve(n int) {
+	for i := 0; i < n; i++ {
+		<-c.slots
+	}
+}
+
+func (c *Consumer) receive(ctx context.Context, n int) ([]*Message, error) {
+	out, err := c.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(c.cfg.QueueURL),
+		MaxNumberOfMessages:         int32(n),
+		WaitTimeSeconds:             int32(c.cfg.WaitTime / time.Second),
+		VisibilityTimeout:           int32(c.cfg.VisibilityTimeout / time.Second),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	msgs := make([]*Message, 0, len(out.Messages))
+	for _, m := range out.Messages {
+		msgs = append(msgs, toMessage(m, now))
+	}
+	return msgs, nil
+}
+
+func toMessage(m types.Message, now time.Time) *Message {
+	msg := &Message{
+		ID:            aws.ToString(m.MessageId),
+		ReceiptHandle: aws.ToString(m.ReceiptHandle),
+		Body:          aws.ToString(m.Body),
+		Attributes:    m.MessageAttributes,
+		ReceivedAt:    now,
+		ReceiveCount:  1,
+	}
+	if v, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil && v > 0 {
+		msg.ReceiveCount = v
+	}
+	if v, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+		msg.SentAt = time.UnixMilli(v)
+	}
+	return msg
+}
+
+// process runs the handler for one message under the heartbeat, then queues
+// the action the handler chose.
+func (c *Consumer) process(ctx context.Context, m *Message) {
+	c.inflight.Add(1)
+	c.cfg.Observer.InFlight(1)
+	defer func() {
+		c.inflight.Add(-1)
+		c.cfg.Observer.InFlight(-1)
+	}()
+	c.beat.track(m)
+	action := c.exec(ctx, m)
+	c.beat.untrack(m)
+	switch a := action.(type) {
+	case Delete:
+		c.acks.delete(m)
+	case Retry:
+		c.acks.changeVisibility(m, a.After)
+	}
+}
+
+// exec calls the handler; a panic releases the message instead of killing
+// the process.
+func (c *Consumer) exec(ctx context.Context, m *Message) (action Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("handler panicked; releasing the message", zap.String("msg_id", m.ID), zap.String("panic", fmt.Sprintf("%T", r)), zap.Stack("stack"))
+			action = Retry{}
+		}
+	}()
+	action = c.handler.Handle(ctx, m)
+	if action == nil {
+		action = Retry{}
+	}
+	return action
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Received(int, error) {}
+func (nopObserver) InFlight(int)        {}

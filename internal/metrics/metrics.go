@@ -1,0 +1,67 @@
+// Package metrics defines the worker's Prometheus metrics and counts every SQS
+// API call through an SDK middleware.
+package metrics
+
+import (
+	"context"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics holds the contract's collectors.
+type Metrics struct {
+	Jobs             *prometheus.CounterVec // resend_jobs_total{outcome}
+	CognitoRequests  *prometheus.CounterVec // resend_cognito_requests_total{code}
+	SQSRequests      *prometheus.CounterVec // resend_sqs_requests_total{op}
+	InFlight         prometheus.Gauge       // resend_inflight_jobs
+	RateLimit        prometheus.Gauge       // resend_cognito_rate_limit
+	CognitoDurations prometheus.Histogram   // resend_cognito_request_duration_seconds
+}
+
+// Outcomes are the values of resend_jobs_total's outcome label.
+var Outcomes = []string{"resent", "already_confirmed", "deduplicated", "dead_lettered", "requeued"}
+
+// New registers the collectors with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resend_jobs_total", Help: "Jobs finished, by outcome.",
+		}, []string{"outcome"}),
+		CognitoRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resend_cognito_requests_total", Help: "ResendConfirmationCode calls, by answer (OK or the exception name).",
+		}, []string{"code"}),
+		SQSRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resend_sqs_requests_total", Help: "SQS API calls, by operation.",
+		}, []string{"op"}),
+		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resend_inflight_jobs", Help: "Jobs being processed now.",
+		}),
+		RateLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resend_cognito_rate_limit", Help: "Cognito calls per second the limiter allows now.",
+		}),
+		CognitoDurations: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "resend_cognito_request_duration_seconds", Help: "Duration of ResendConfirmationCode calls.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+	}
+	reg.MustRegister(m.Jobs, m.CognitoRequests, m.SQSRequests, m.InFlight, m.RateLimit, m.CognitoDurations)
+	for _, o := range Outcomes {
+		m.Jobs.WithLabelValues(o)
+	}
+	return m
+}
+
+// CountSQSRequests returns an SDK API option that adds one to
+// resend_sqs_requests_total{op} for each SQS API call; add it to the SQS
+// client's APIOptions.
+func (m *Metrics) CountSQSRequests() func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CountSQSRequests",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				m.SQSRequests.WithLabelValues(awsmiddleware.GetOperationName(ctx)).Inc()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+}
