@@ -211,6 +211,7 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 		}
 	}
 	flagErrs := map[string]error{}
+	byFlag := map[string]string{} // env name → flag name, for flags given
 	for _, s := range all {
 		if s.flag == "" {
 			continue // the secret is never taken from a flag: it would show in ps
@@ -220,6 +221,7 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 				flagErrs[s.flag] = err
 				return err
 			}
+			byFlag[s.env] = "--" + s.flag
 			return nil
 		})
 	}
@@ -229,7 +231,12 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 		}
 		return c, &Error{Name: "flags", Reason: err.Error()}
 	}
-	return c, c.Validate(req)
+	err := c.Validate(req)
+	var ce *Error
+	if errors.As(err, &ce) && byFlag[ce.Name] != "" {
+		ce.Name = byFlag[ce.Name] // the value came from the flag: name it
+	}
+	return c, err
 }
 
 // lookup treats a variable set to the empty string as unset, except

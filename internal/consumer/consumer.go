@@ -216,14 +216,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // receiveLoop long-polls while ctx lives, starting a job per message.
+//
+// The first receive does not wait: an empty queue answers at once, so the
+// worker knows SQS is reachable (readiness) without a 20 s long poll.
 func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, jobs *sync.WaitGroup) {
 	failures := newReceiveBackoff()
+	wait := time.Duration(0)
 	for {
 		n, ok := c.reserve(ctx)
 		if !ok {
 			return
 		}
-		msgs, err := c.receive(ctx, n)
+		msgs, err := c.receive(ctx, n, wait)
 		c.cfg.Observer.Received(len(msgs), err)
 		c.unreserve(n - len(msgs))
 		if err != nil {
@@ -240,6 +244,7 @@ func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, jobs *sync.WaitGroup
 			continue
 		}
 		failures.Reset()
+		wait = c.cfg.WaitTime
 		for _, m := range msgs {
 			jobs.Add(1)
 			go func() {
@@ -283,11 +288,11 @@ func (c *Consumer) unreserve(n int) {
 	}
 }
 
-func (c *Consumer) receive(ctx context.Context, n int) ([]*Message, error) {
+func (c *Consumer) receive(ctx context.Context, n int, wait time.Duration) ([]*Message, error) {
 	out, err := c.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(c.cfg.QueueURL),
 		MaxNumberOfMessages:         int32(n),
-		WaitTimeSeconds:             int32(c.cfg.WaitTime / time.Second),
+		WaitTimeSeconds:             int32(wait / time.Second),
 		VisibilityTimeout:           int32(c.cfg.VisibilityTimeout / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 		MessageAttributeNames:       []string{"All"},

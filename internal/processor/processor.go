@@ -306,5 +306,5 @@ func classify(err error) retry.Class {
 // NopObserver counts nothing.
 type NopObserver struct{}
 
-func (NopObserver) JobDone(Outcome)                    {}
+func (NopObserver) JobDone(Outcome)                   {}
 func (NopObserver) CognitoCall(string, time.Duration) {}
