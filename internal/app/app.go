@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -38,7 +39,7 @@ type IO struct {
 // Build identifies the binary.
 type Build struct{ Version, Commit string }
 
-const usage = `usage: worker [run] | replay [--dry-run] [--max N] [--error-code CODE]... | enqueue --username U [--client-metadata k=v]... | healthcheck | version`
+const usage = `usage: worker [run] | replay [--dry-run] [--max N] [--error-code CODE]... [--older-than T] [--newer-than T] [--max-replays N] | dlq stats [--json] | enqueue (--username U... | --file F) [--client-metadata k=v]... | healthcheck | version`
 
 // Main runs the subcommand in args and returns the exit status.
 func Main(args []string, io IO, b Build) int {
@@ -56,6 +57,8 @@ func Main(args []string, io IO, b Build) int {
 		err = enqueueCommand(ctx, rest, io)
 	case "replay":
 		err = replayCommand(ctx, rest, io)
+	case "dlq":
+		err = dlqCommand(ctx, rest, io)
 	case "healthcheck":
 		err = healthcheckCommand(ctx, rest, io)
 	case "version":
@@ -132,3 +135,12 @@ func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
 
 // OSIO is the process's own standard streams and environment.
 func OSIO() IO { return IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Env: lookupEnv} }
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,341 @@
+// Package integration runs the real worker binary against moto_server (SQS)
+// and the Cognito stand-in, both talking HTTP to the real AWS SDK.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/testenv"
+)
+
+var workerBin string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "resend-worker-it-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		workerBin = filepath.Join(dir, "worker")
+		build := exec.Command("go", "build", "-race", "-o", workerBin, "../cmd/worker")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the worker:", err)
+			return 1
+		}
+		defer testenv.Shutdown()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// env is one test's back ends: fresh queues on the shared moto, and a
+// Cognito stand-in of its own with a pool, a secret client and users.
+type env struct {
+	t        *testing.T
+	moto     *testenv.Moto
+	cognito  *cognitoemu.Server
+	cogURL   string
+	queueURL string
+	dlqURL   string
+	clientID string
+	secret   string
+	// pii is every username, email and phone number of the pool, and the
+	// client secret: none may appear in any log line.
+	pii []string
+}
+
+const (
+	testPoolID = "us-east-1_TestPool"
+	testClient = "testclient0123456789"
+)
+
+type user struct {
+	name, email string
+	confirmed   bool
+}
+
+func newEnv(t *testing.T, opts cognitoemu.Options, users ...user) *env {
+	t.Helper()
+	m := testenv.StartMoto(t)
+	e := &env{t: t, moto: m, clientID: testClient, secret: "s3cr3t-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	e.queueURL, e.dlqURL = m.Queues(t)
+	opts.RandSeed = 1
+	e.cognito = cognitoemu.New(opts)
+	srv := httptest.NewServer(e.cognito)
+	t.Cleanup(srv.Close)
+	e.cogURL = srv.URL
+	spec := cognitoemu.SeedSpec{Pools: []cognitoemu.SeedPool{{
+		ID: testPoolID, Name: "test",
+		Clients: []cognitoemu.SeedClient{{ClientID: testClient, ClientSecret: e.secret}},
+	}}}
+	e.pii = append(e.pii, e.secret)
+	for _, u := range users {
+		spec.Pools[0].Users = append(spec.Pools[0].Users, cognitoemu.SeedUser{Username: u.name, Email: u.email, Confirmed: u.confirmed})
+		e.pii = append(e.pii, u.name, u.email)
+	}
+	if err := e.cognito.Seed(spec); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	return e
+}
+
+// users makes n unconfirmed users named prefix-i with matching emails.
+func users(prefix string, n int) []user {
+	out := make([]user, n)
+	for i := range out {
+		name := fmt.Sprintf("%s-%03d@example.com", prefix, i)
+		out[i] = user{name: name, email: name}
+	}
+	return out
+}
+
+func jobBody(username string) string {
+	b, _ := json.Marshal(map[string]string{"username": username})
+	return string(b)
+}
+
+// proc is a running worker binary.
+type proc struct {
+	t         *testing.T
+	cmd       *exec.Cmd
+	out       *syncBuffer
+	adminAddr string
+	done      chan struct{}
+	exitCode  int
+	pii       []string
+}
+
+// baseEnv is the environment of a worker talking to e's back ends.
+func (e *env) baseEnv(adminAddr string) map[string]string {
+	return map[string]string{
+		"AWS_REGION":                                 testenv.Region,
+		"AWS_ACCESS_KEY_ID":                          "test",
+		"AWS_SECRET_ACCESS_KEY":                      "test",
+		"AWS_CONFIG_FILE":                            "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE":                "/dev/null",
+		"AWS_EC2_METADATA_DISABLED":                  "true",
+		"AWS_ENDPOINT_URL_SQS":                       e.moto.URL,
+		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": e.cogURL,
+		"RESEND_QUEUE_URL":                           e.queueURL,
+		"RESEND_DLQ_URL":                             e.dlqURL,
+		"COGNITO_CLIENT_ID":                          e.clientID,
+		"COGNITO_CLIENT_SECRET":                      e.secret,
+		"ADMIN_ADDR":                                 adminAddr,
+		"LOG_LEVEL":                                  "debug",
+		"PATH":                                       os.Getenv("PATH"),
+	}
+}
+
+// start runs `worker run` with e's environment plus extra (a value of "-"
+// removes a variable).
+func (e *env) start(extra map[string]string) *proc {
+	e.t.Helper()
+	port, err := testenv.FreePort()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	vars := e.baseEnv(fmt.Sprintf("127.0.0.1:%d", port))
+	for k, v := range extra {
+		if v == "-" {
+			delete(vars, k)
+		} else {
+			vars[k] = v
+		}
+	}
+	p := startProc(e.t, vars, e.pii, "run")
+	p.adminAddr = vars["ADMIN_ADDR"]
+	testenv.Eventually(e.t, 20*time.Second, "the worker's /readyz", func() bool {
+		if p.exited() {
+			e.t.Fatalf("worker exited early with %d:\n%s", p.exitCode, p.out.String())
+		}
+		return p.get("/readyz") == http.StatusOK
+	})
+	return p
+}
+
+func startProc(t *testing.T, vars map[string]string, pii []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(workerBin, args...)
+	// The race runtime sleeps a second at exit by default; that is not the
+	// worker's shutdown time.
+	cmd.Env = []string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &proc{t: t, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{}), pii: pii}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start worker: %v", err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		p.exitCode = cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if !p.exited() {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		p.checkNoPII()
+		if t.Failed() {
+			t.Logf("worker output:\n%s", p.out.String())
+		}
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM and waits for the exit; it returns how long that took.
+func (p *proc) stop(timeout time.Duration) time.Duration {
+	p.t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("worker still running %s after SIGTERM", timeout)
+	}
+	return time.Since(start)
+}
+
+func (p *proc) get(path string) int {
+	resp, err := http.Get("http://" + p.adminAddr + path)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var metricLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$`)
+
+// metrics scrapes /metrics into "name{labels}" → value.
+func (p *proc) metrics() map[string]float64 {
+	p.t.Helper()
+	resp, err := http.Get("http://" + p.adminAddr + "/metrics")
+	if err != nil {
+		p.t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if m := metricLine.FindStringSubmatch(sc.Text()); m != nil {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			out[m[1]] = v
+		}
+	}
+	return out
+}
+
+// jobsDone is the sum of resend_jobs_total over outcomes.
+func (p *proc) jobsDone() float64 {
+	var n float64
+	for k, v := range p.metrics() {
+		if strings.HasPrefix(k, "resend_jobs_total{") {
+			n += v
+		}
+	}
+	return n
+}
+
+// waitJobs waits until n job outcomes were counted.
+func (p *proc) waitJobs(n int, timeout time.Duration) {
+	p.t.Helper()
+	testenv.Eventually(p.t, timeout, fmt.Sprintf("%d job outcomes", n), func() bool {
+		if p.exited() {
+			p.t.Fatalf("worker exited with %d", p.exitCode)
+		}
+		return p.jobsDone() >= float64(n)
+	})
+}
+
+// logLines returns the JSON log lines whose msg is msg.
+func (p *proc) logLines(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(p.out.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// checkNoPII fails the test if any output line holds a username, an email
+// address, a phone number or the client secret.
+func (p *proc) checkNoPII() {
+	out := p.out.String()
+	for _, s := range p.pii {
+		if s != "" && strings.Contains(out, s) {
+			p.t.Errorf("worker output contains personal data or the secret %q", s)
+		}
+	}
+	if m := regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}`).FindString(out); m != "" {
+		p.t.Errorf("worker output contains an email address: %q", m)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+// callsFor counts the stand-in's ResendConfirmationCode calls for username.
+func (e *env) callsFor(username string) []cognitoemu.Call {
+	var out []cognitoemu.Call
+	for _, c := range e.cognito.Calls() {
+		if c.Username == username {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func ctx() context.Context { return context.Background() }
