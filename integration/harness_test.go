@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/devenv"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 )
 
@@ -126,25 +127,16 @@ type proc struct {
 	pii       []string
 }
 
-// baseEnv is the environment of a worker talking to e's back ends.
-func (e *env) baseEnv(adminAddr string) map[string]string {
-	return map[string]string{
-		"AWS_REGION":                                 testenv.Region,
-		"AWS_ACCESS_KEY_ID":                          "test",
-		"AWS_SECRET_ACCESS_KEY":                      "test",
-		"AWS_CONFIG_FILE":                            "/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE":                "/dev/null",
-		"AWS_EC2_METADATA_DISABLED":                  "true",
-		"AWS_ENDPOINT_URL_SQS":                       e.moto.URL,
-		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": e.cogURL,
-		"RESEND_QUEUE_URL":                           e.queueURL,
-		"RESEND_DLQ_URL":                             e.dlqURL,
-		"COGNITO_CLIENT_ID":                          e.clientID,
-		"COGNITO_CLIENT_SECRET":                      e.secret,
-		"ADMIN_ADDR":                                 adminAddr,
-		"LOG_LEVEL":                                  "debug",
-		"PATH":                                       os.Getenv("PATH"),
+// target is the worker's view of e's back ends.
+func (e *env) target(adminAddr string, extra map[string]string) devenv.Target {
+	if extra == nil {
+		extra = map[string]string{}
 	}
+	if _, ok := extra["LOG_LEVEL"]; !ok {
+		extra["LOG_LEVEL"] = "debug"
+	}
+	return devenv.Target{SQSURL: e.moto.URL, CognitoURL: e.cogURL, QueueURL: e.queueURL, DLQURL: e.dlqURL,
+		ClientID: e.clientID, Secret: e.secret, AdminAddr: adminAddr, Extra: extra}
 }
 
 // start runs `worker run` with e's environment plus extra (a value of "-"
@@ -155,16 +147,9 @@ func (e *env) start(extra map[string]string) *proc {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	vars := e.baseEnv(fmt.Sprintf("127.0.0.1:%d", port))
-	for k, v := range extra {
-		if v == "-" {
-			delete(vars, k)
-		} else {
-			vars[k] = v
-		}
-	}
-	p := startProc(e.t, vars, e.pii, "run")
-	p.adminAddr = vars["ADMIN_ADDR"]
+	tg := e.target(fmt.Sprintf("127.0.0.1:%d", port), extra)
+	p := startProc(e.t, tg.Env(), e.pii, "run")
+	p.adminAddr = tg.AdminAddr
 	testenv.Eventually(e.t, 20*time.Second, "the worker's /readyz", func() bool {
 		if p.exited() {
 			e.t.Fatalf("worker exited early with %d:\n%s", p.exitCode, p.out.String())
@@ -174,15 +159,12 @@ func (e *env) start(extra map[string]string) *proc {
 	return p
 }
 
-func startProc(t *testing.T, vars map[string]string, pii []string, args ...string) *proc {
+func startProc(t *testing.T, environ []string, pii []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(workerBin, args...)
 	// The race runtime sleeps a second at exit by default; that is not the
 	// worker's shutdown time.
-	cmd.Env = []string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = append([]string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}, environ...)
 	p := &proc{t: t, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{}), pii: pii}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {

@@ -56,7 +56,11 @@ func TestConfigErrorsExit2(t *testing.T) {
 			if len(tc.args) > 0 && tc.args[0] == "frobnicate" {
 				args = tc.args
 			}
-			p := startProc(t, vars, []string{"topsecret-value"}, args...)
+			var environ []string
+			for k, v := range vars {
+				environ = append(environ, k+"="+v)
+			}
+			p := startProc(t, environ, []string{"topsecret-value"}, args...)
 			select {
 			case <-p.done:
 			case <-time.After(20 * time.Second):

@@ -7,21 +7,17 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/resend-worker/resend-worker/internal/devenv"
 )
 
 // RequireEnv is the variable that turns a missing back end from a skip into
@@ -29,7 +25,7 @@ import (
 const RequireEnv = "RESEND_REQUIRE_INTEGRATION"
 
 // Region is the region every test client and worker uses.
-const Region = "us-east-1"
+const Region = devenv.Region
 
 // Required reports whether integration tests must run.
 func Required() bool { return os.Getenv(RequireEnv) == "1" }
@@ -44,10 +40,9 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// Moto is a running moto_server.
+// Moto is the moto_server of this test binary.
 type Moto struct {
-	URL string
-	cmd *exec.Cmd
+	*devenv.Moto
 	err error
 }
 
@@ -60,69 +55,21 @@ var (
 // use. Call Shutdown from TestMain to stop it.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
-	motoOnce.Do(func() { moto = startMoto() })
+	motoOnce.Do(func() {
+		m, err := devenv.StartMoto(context.Background())
+		moto = &Moto{Moto: m, err: err}
+	})
 	if moto.err != nil {
 		Unavailable(t, "moto_server: %v", moto.err)
 	}
 	return moto
 }
 
-func startMoto() *Moto {
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return &Moto{err: fmt.Errorf("not found on PATH (pip install 'moto[server]'): %w", err)}
-	}
-	port, err := FreePort()
-	if err != nil {
-		return &Moto{err: err}
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logf, _ := os.CreateTemp("", "moto-*.log")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return &Moto{err: err}
-	}
-	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(m.URL + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return m
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	return &Moto{err: fmt.Errorf("did not answer on %s within 30s (log: %s)", m.URL, logf.Name())}
-}
-
 // Shutdown stops the moto_server this binary started, if any.
 func Shutdown() {
-	if moto != nil && moto.cmd != nil && moto.cmd.Process != nil {
-		_ = syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = moto.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGKILL)
-		}
+	if moto != nil {
+		moto.Stop()
 	}
-}
-
-// AWSConfig is a config for local servers: dummy credentials, the test
-// region, no retries beyond the SDK default.
-func AWSConfig() aws.Config {
-	return aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}
-}
-
-// SQS is an SQS client of moto.
-func (m *Moto) SQS() *sqs.Client {
-	return sqs.NewFromConfig(AWSConfig(), func(o *sqs.Options) { o.BaseEndpoint = aws.String(m.URL) })
 }
 
 var queueSeq atomic.Int64
@@ -142,34 +89,20 @@ func (m *Moto) Queues(t testing.TB) (queueURL, dlqURL string) {
 // CreateQueue creates a standard queue.
 func (m *Moto) CreateQueue(t testing.TB, name string) string {
 	t.Helper()
-	out, err := m.SQS().CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	url, err := m.Moto.CreateQueue(context.Background(), name)
 	if err != nil {
-		t.Fatalf("create queue %s: %v", name, err)
+		t.Fatal(err)
 	}
-	return aws.ToString(out.QueueUrl)
+	return url
 }
 
-// Counts is a queue's visible and in-flight messages.
-type Counts struct{ Visible, NotVisible, Delayed int }
-
-// Total is every message the queue holds.
-func (c Counts) Total() int { return c.Visible + c.NotVisible + c.Delayed }
-
-// QueueCounts reads a queue's approximate counts (exact on moto).
-func (m *Moto) QueueCounts(t testing.TB, url string) Counts {
+// QueueCounts reads a queue's counts (exact on moto).
+func (m *Moto) QueueCounts(t testing.TB, url string) devenv.Counts {
 	t.Helper()
-	out, err := m.SQS().GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(url),
-		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages,
-			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible, types.QueueAttributeNameApproximateNumberOfMessagesDelayed},
-	})
+	c, err := m.Moto.QueueCounts(context.Background(), url)
 	if err != nil {
-		t.Fatalf("queue attributes: %v", err)
+		t.Fatal(err)
 	}
-	var c Counts
-	fmt.Sscan(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)], &c.Visible)
-	fmt.Sscan(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)], &c.NotVisible)
-	fmt.Sscan(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesDelayed)], &c.Delayed)
 	return c
 }
 
@@ -209,14 +142,7 @@ func (m *Moto) Drain(t testing.TB, url string) []types.Message {
 }
 
 // FreePort returns a TCP port free on 127.0.0.1 now.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return devenv.FreePort() }
 
 // Eventually polls cond every interval until it is true or timeout passes,
 // then fails t with what.
