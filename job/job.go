@@ -69,7 +69,7 @@ func Parse(body []byte) (Job, error) {
 	if err := decodeField(fields, "username", &j.Username); err != nil {
 		return j, err
 	}
-	if err := decodeField(fields, "clientMetadata", &j.ClientMetadata); err != nil {
+	if err := decodeMetadata(fields, &j.ClientMetadata); err != nil {
 		return j, err
 	}
 	if raw, ok := fields["userContextData"]; ok && !isNull(raw) {
@@ -143,6 +143,28 @@ func strictUnmarshal(data []byte, dst any) error {
 	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return errors.New("trailing data")
 	}
+	return nil
+}
+
+// decodeMetadata decodes clientMetadata: an object whose values are all
+// strings (encoding/json alone would turn a null value into "").
+func decodeMetadata(fields map[string]json.RawMessage, dst *map[string]string) error {
+	var raw map[string]json.RawMessage
+	if err := decodeField(fields, "clientMetadata", &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		return nil
+	}
+	m := make(map[string]string, len(raw))
+	for k, v := range raw {
+		var s string
+		if isNull(v) || json.Unmarshal(v, &s) != nil {
+			return invalid("clientMetadata", "values must be strings")
+		}
+		m[k] = s
+	}
+	*dst = m
 	return nil
 }
 
