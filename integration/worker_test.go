@@ -122,7 +122,29 @@ func TestOutcomeTable(t *testing.T) {
 	p := e.start(nil)
 	p.waitJobs(len(rows), 60*time.Second)
 	dead := e.moto.Drain(t, e.dlqURL)
+	metrics := p.metrics()
 	p.stop(25 * time.Second)
+
+	// Every metric of the contract, with the values this batch implies.
+	for name, want := range map[string]float64{
+		`resend_jobs_total{outcome="resent"}`:                             1,
+		`resend_jobs_total{outcome="already_confirmed"}`:                  1,
+		`resend_jobs_total{outcome="dead_lettered"}`:                      float64(len(rows) - 2),
+		`resend_cognito_requests_total{code="OK"}`:                        1,
+		`resend_cognito_requests_total{code="UserNotFoundException"}`:     1,
+		`resend_cognito_requests_total{code="InvalidParameterException"}`: 2,
+		`resend_sqs_requests_total{op="SendMessage"}`:                     float64(len(rows) - 2),
+		`resend_inflight_jobs`:                                            0,
+		`resend_cognito_rate_limit`:                                       20,
+		`resend_cognito_request_duration_seconds_count`:                   float64(len(rows) - 2),
+	} {
+		if got, ok := metrics[name]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	if metrics[`resend_sqs_requests_total{op="ReceiveMessage"}`] < 1 || metrics[`resend_sqs_requests_total{op="DeleteMessageBatch"}`] < 1 {
+		t.Errorf("SQS requests not counted by operation: %v", metrics)
+	}
 
 	byBody := map[string]types.Message{}
 	for _, m := range dead {
