@@ -42,7 +42,9 @@ func newAcker(api SQSAPI, queueURL string, interval time.Duration, log *zap.Logg
 		in: make(chan ackOp, 1024), stopped: make(chan struct{}), flushed: make(chan bool, 1)}
 }
 
-func (a *acker) delete(m *Message) { a.enqueue(ackOp{id: m.ID, handle: m.ReceiptHandle, visibility: opDelete}) }
+func (a *acker) delete(m *Message) {
+	a.enqueue(ackOp{id: m.ID, handle: m.ReceiptHandle, visibility: opDelete})
+}
 
 func (a *acker) changeVisibility(m *Message, after time.Duration) {
 	a.enqueue(ackOp{id: m.ID, handle: m.ReceiptHandle, visibility: int32(max(after, 0) / time.Second)})
@@ -113,7 +115,9 @@ func (a *acker) run(ctx context.Context) {
 					break drain
 				}
 			}
-			for i := 0; i < maxAckTrys && len(deletes)+len(changes) > 0 && ctx.Err() == nil; i++ {
+			// A flush sends one batch of each kind: loop until all is
+			// sent or given up (each op has at most maxAckTrys tries).
+			for len(deletes)+len(changes) > 0 && ctx.Err() == nil {
 				flush(ctx)
 			}
 			a.flushed <- len(deletes)+len(changes) == 0

@@ -146,8 +146,8 @@ type Consumer struct {
 
 	slots    chan struct{} // one token per job that may be held
 	inflight atomic.Int64  // jobs started and not finished
-	acks  *acker
-	beat  *heartbeat
+	acks     *acker
+	beat     *heartbeat
 }
 
 // New returns a Consumer of cfg.QueueURL that hands messages to h.

@@ -116,4 +116,3 @@ func (h *heartbeat) send(ctx context.Context, batch []*tracked, now time.Time) {
 	}
 	h.mu.Unlock()
 }
-

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -85,15 +87,16 @@ func (w *Writer) Write(ctx context.Context, body string, original map[string]typ
 // seven, then original ones while the total stays within MaxAttributes
 // (ReplayCount first, so replay's loop guard survives; then by name).
 func Attributes(original map[string]types.MessageAttributeValue, f Failure) map[string]types.MessageAttributeValue {
-	msg := truncate(f.ErrorMessage, MaxErrorMessage)
+	code := sqsText(f.ErrorCode)
+	msg := truncate(sqsText(f.ErrorMessage), MaxErrorMessage)
 	if msg == "" {
-		msg = f.ErrorCode
+		msg = code
 	}
 	attrs := map[string]types.MessageAttributeValue{
-		AttrErrorCode:       stringAttr(nonEmpty(f.ErrorCode, "Unknown")),
+		AttrErrorCode:       stringAttr(nonEmpty(code, "Unknown")),
 		AttrErrorMessage:    stringAttr(nonEmpty(msg, "-")),
 		AttrFailureKind:     stringAttr(string(f.Kind)),
-		AttrSourceMessageID: stringAttr(nonEmpty(f.SourceMessageID, "-")),
+		AttrSourceMessageID: stringAttr(nonEmpty(sqsText(f.SourceMessageID), "-")),
 		AttrFailedAt:        stringAttr(f.FailedAt.UTC().Format(time.RFC3339)),
 		AttrAttempts:        NumberAttr(f.Attempts),
 		AttrReceiveCount:    NumberAttr(f.ReceiveCount),
@@ -133,6 +136,23 @@ func nonEmpty(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// sqsText replaces what SQS refuses in a message (invalid UTF-8, and
+// characters outside #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF)
+// with U+FFFD: a Cognito message may echo control characters from a job, and
+// SQS would refuse the whole dead-lettered copy.
+func sqsText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == 0x9 || r == 0xA || r == 0xD,
+			r >= 0x20 && r <= 0xD7FF,
+			r >= 0xE000 && r <= 0xFFFD,
+			r >= 0x10000 && r <= 0x10FFFF:
+			return r
+		}
+		return utf8.RuneError
+	}, s)
 }
 
 func truncate(s string, n int) string {

@@ -209,14 +209,23 @@ func (r *Replayer) move(ctx context.Context, sc *scanner, selected []Entry, rep 
 }
 
 // ReplayAttributes is a replayed message's attributes: the dead-lettered
-// ones without the failure attributes, with ReplayCount one higher.
+// ones without the failure attributes, with ReplayCount one higher; the
+// others by name while the total stays within MaxAttributes (a message SQS
+// redrove itself may carry ten of its own).
 func ReplayAttributes(attrs map[string]types.MessageAttributeValue, replayCount int) map[string]types.MessageAttributeValue {
-	out := map[string]types.MessageAttributeValue{}
-	for k, v := range attrs {
-		if !slices.Contains(FailureAttributes, k) {
-			out[k] = v
+	out := map[string]types.MessageAttributeValue{AttrReplayCount: NumberAttr(replayCount + 1)}
+	names := make([]string, 0, len(attrs))
+	for k := range attrs {
+		if k != AttrReplayCount && !slices.Contains(FailureAttributes, k) {
+			names = append(names, k)
 		}
 	}
-	out[AttrReplayCount] = NumberAttr(replayCount + 1)
+	sort.Strings(names)
+	for _, k := range names {
+		if len(out) >= MaxAttributes {
+			break
+		}
+		out[k] = attrs[k]
+	}
 	return out
 }

@@ -1,0 +1,248 @@
+package config_test
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resend-worker/resend-worker/internal/config"
+)
+
+const (
+	queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/resend-jobs"
+	dlqURL   = "https://sqs.us-east-1.amazonaws.com/123456789012/resend-jobs-dlq"
+)
+
+// env is a fake environment.
+type env map[string]string
+
+func (e env) lookup(name string) (string, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
+// base is the least environment `run` accepts.
+func base() env {
+	return env{"RESEND_QUEUE_URL": queueURL, "RESEND_DLQ_URL": dlqURL, "COGNITO_CLIENT_ID": "client-1"}
+}
+
+func with(e env, kv ...string) env {
+	out := env{}
+	for k, v := range e {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+func without(e env, names ...string) env {
+	out := with(e)
+	for _, n := range names {
+		delete(out, n)
+	}
+	return out
+}
+
+func load(e env, args []string, req config.Requirement) (config.Config, error) {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return config.Load(fs, args, e.lookup, req)
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := load(base(), nil, config.NeedAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Config{
+		QueueURL: queueURL, DLQURL: dlqURL, ClientID: "client-1",
+		Concurrency: 16, MaxRPS: 20,
+		RetryInitialInterval: 200 * time.Millisecond, RetryMaxInterval: 5 * time.Second, RetryMaxElapsed: 20 * time.Second,
+		RequeueDelay: 30 * time.Second, MaxReceives: 5, UserCooldown: 60 * time.Second, ShutdownTimeout: 20 * time.Second,
+		AdminAddr: ":9090", LogLevel: "info", LogFormat: "json",
+	}
+	if c != want {
+		t.Fatalf("Load = %+v\nwant %+v", c, want)
+	}
+	if d := config.Default(); d.WithDefaults() != d {
+		t.Errorf("Default().WithDefaults() changed Default()")
+	}
+	if got := (config.Config{QueueURL: queueURL}).WithDefaults(); got.Concurrency != 16 || got.LogFormat != "json" || got.UserCooldown != 0 || got.AdminAddr != "" {
+		t.Errorf("WithDefaults = %+v: numbers and levels filled, cooldown and admin left as set", got)
+	}
+}
+
+func TestLoadEach(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   env
+		args  []string
+		check func(c config.Config) bool
+	}{
+		{"COGNITO_CLIENT_SECRET", with(base(), "COGNITO_CLIENT_SECRET", "sekrit"), nil, func(c config.Config) bool { return c.ClientSecret == "sekrit" }},
+		{"WORKER_CONCURRENCY", with(base(), "WORKER_CONCURRENCY", "64"), nil, func(c config.Config) bool { return c.Concurrency == 64 }},
+		{"COGNITO_MAX_RPS fraction", with(base(), "COGNITO_MAX_RPS", "2.5"), nil, func(c config.Config) bool { return c.MaxRPS == 2.5 }},
+		{"RETRY_INITIAL_INTERVAL", with(base(), "RETRY_INITIAL_INTERVAL", "50ms"), nil, func(c config.Config) bool { return c.RetryInitialInterval == 50*time.Millisecond }},
+		{"RETRY_MAX_INTERVAL", with(base(), "RETRY_MAX_INTERVAL", "1m"), nil, func(c config.Config) bool { return c.RetryMaxInterval == time.Minute }},
+		{"RETRY_MAX_ELAPSED", with(base(), "RETRY_MAX_ELAPSED", "90s"), nil, func(c config.Config) bool { return c.RetryMaxElapsed == 90*time.Second }},
+		{"REQUEUE_DELAY", with(base(), "REQUEUE_DELAY", "2m"), nil, func(c config.Config) bool { return c.RequeueDelay == 2*time.Minute }},
+		{"REQUEUE_DELAY zero", with(base(), "REQUEUE_DELAY", "0s"), nil, func(c config.Config) bool { return c.RequeueDelay == 0 }},
+		{"MAX_RECEIVES", with(base(), "MAX_RECEIVES", "9"), nil, func(c config.Config) bool { return c.MaxReceives == 9 }},
+		{"USER_COOLDOWN", with(base(), "USER_COOLDOWN", "5m"), nil, func(c config.Config) bool { return c.UserCooldown == 5*time.Minute }},
+		{"USER_COOLDOWN 0 disables", with(base(), "USER_COOLDOWN", "0"), nil, func(c config.Config) bool { return c.UserCooldown == 0 }},
+		{"SHUTDOWN_TIMEOUT", with(base(), "SHUTDOWN_TIMEOUT", "45s"), nil, func(c config.Config) bool { return c.ShutdownTimeout == 45*time.Second }},
+		{"ADMIN_ADDR", with(base(), "ADMIN_ADDR", "127.0.0.1:8081"), nil, func(c config.Config) bool { return c.AdminAddr == "127.0.0.1:8081" }},
+		{"ADMIN_ADDR set but empty disables", with(base(), "ADMIN_ADDR", ""), nil, func(c config.Config) bool { return c.AdminAddr == "" }},
+		{"ADMIN_ADDR blank disables", with(base(), "ADMIN_ADDR", "  "), nil, func(c config.Config) bool { return c.AdminAddr == "" }},
+		{"ADMIN_ADDR unset: default", without(base(), "ADMIN_ADDR"), nil, func(c config.Config) bool { return c.AdminAddr == ":9090" }},
+		{"LOG_LEVEL", with(base(), "LOG_LEVEL", "debug"), nil, func(c config.Config) bool { return c.LogLevel == "debug" }},
+		{"LOG_FORMAT", with(base(), "LOG_FORMAT", "console"), nil, func(c config.Config) bool { return c.LogFormat == "console" }},
+		{"empty variable counts as unset", with(base(), "WORKER_CONCURRENCY", "", "LOG_LEVEL", ""), nil, func(c config.Config) bool { return c.Concurrency == 16 && c.LogLevel == "info" }},
+		{"white space trimmed", with(base(), "WORKER_CONCURRENCY", " 8 \n"), nil, func(c config.Config) bool { return c.Concurrency == 8 }},
+		{"http queue URLs (LocalStack)", with(base(), "RESEND_QUEUE_URL", "http://localhost:4566/000000000000/jobs", "RESEND_DLQ_URL", "http://localhost:4566/000000000000/dlq"), nil,
+			func(c config.Config) bool { return c.QueueURL == "http://localhost:4566/000000000000/jobs" }},
+
+		{"flag overrides env", with(base(), "WORKER_CONCURRENCY", "4"), []string{"--concurrency", "7"}, func(c config.Config) bool { return c.Concurrency == 7 }},
+		{"flag sets what env lacks", base(), []string{"-max-rps=3"}, func(c config.Config) bool { return c.MaxRPS == 3 }},
+		{"flag durations", base(), []string{"--retry-max-elapsed=1m", "--requeue-delay=1s", "--user-cooldown=0s", "--shutdown-timeout=3s"},
+			func(c config.Config) bool {
+				return c.RetryMaxElapsed == time.Minute && c.RequeueDelay == time.Second && c.UserCooldown == 0 && c.ShutdownTimeout == 3*time.Second
+			}},
+		{"flag queue URLs", env{"COGNITO_CLIENT_ID": "c"}, []string{"--queue-url", queueURL, "--dlq-url", dlqURL}, func(c config.Config) bool { return c.QueueURL == queueURL && c.DLQURL == dlqURL }},
+		{"flag client id", without(base(), "COGNITO_CLIENT_ID"), []string{"--client-id=abc"}, func(c config.Config) bool { return c.ClientID == "abc" }},
+		{"flag empty admin addr disables", base(), []string{"--admin-addr="}, func(c config.Config) bool { return c.AdminAddr == "" }},
+		{"flag log settings", base(), []string{"--log-level=warn", "--log-format=console"}, func(c config.Config) bool { return c.LogLevel == "warn" && c.LogFormat == "console" }},
+		{"flags leave the rest of env", with(base(), "MAX_RECEIVES", "2"), []string{"--concurrency=1"}, func(c config.Config) bool { return c.MaxReceives == 2 && c.Concurrency == 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.env, tt.args, config.NeedAll)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !tt.check(c) {
+				t.Fatalf("Load = %+v", c)
+			}
+		})
+	}
+}
+
+func TestLoadInvalid(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      env
+		args     []string
+		req      config.Requirement
+		wantName string
+	}{
+		{"concurrency not a number", with(base(), "WORKER_CONCURRENCY", "many"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"concurrency negative", with(base(), "WORKER_CONCURRENCY", "-1"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"concurrency zero", with(base(), "WORKER_CONCURRENCY", "0"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"concurrency too high", with(base(), "WORKER_CONCURRENCY", "1001"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"concurrency fraction", with(base(), "WORKER_CONCURRENCY", "1.5"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"rps not a number", with(base(), "COGNITO_MAX_RPS", "fast"), nil, config.NeedAll, "COGNITO_MAX_RPS"},
+		{"rps zero", with(base(), "COGNITO_MAX_RPS", "0"), nil, config.NeedAll, "COGNITO_MAX_RPS"},
+		{"rps negative", with(base(), "COGNITO_MAX_RPS", "-2"), nil, config.NeedAll, "COGNITO_MAX_RPS"},
+		{"rps NaN", with(base(), "COGNITO_MAX_RPS", "NaN"), nil, config.NeedAll, "COGNITO_MAX_RPS"},
+		{"rps Inf", with(base(), "COGNITO_MAX_RPS", "+Inf"), nil, config.NeedAll, "COGNITO_MAX_RPS"},
+		{"initial interval zero", with(base(), "RETRY_INITIAL_INTERVAL", "0s"), nil, config.NeedAll, "RETRY_INITIAL_INTERVAL"},
+		{"initial interval negative", with(base(), "RETRY_INITIAL_INTERVAL", "-1s"), nil, config.NeedAll, "RETRY_INITIAL_INTERVAL"},
+		{"initial interval no unit", with(base(), "RETRY_INITIAL_INTERVAL", "200"), nil, config.NeedAll, "RETRY_INITIAL_INTERVAL"},
+		{"max interval zero", with(base(), "RETRY_MAX_INTERVAL", "0s"), nil, config.NeedAll, "RETRY_MAX_INTERVAL"},
+		{"max interval below initial", with(base(), "RETRY_INITIAL_INTERVAL", "2s", "RETRY_MAX_INTERVAL", "1s"), nil, config.NeedAll, "RETRY_MAX_INTERVAL"},
+		{"max interval garbage", with(base(), "RETRY_MAX_INTERVAL", "five seconds"), nil, config.NeedAll, "RETRY_MAX_INTERVAL"},
+		{"max elapsed zero", with(base(), "RETRY_MAX_ELAPSED", "0"), nil, config.NeedAll, "RETRY_MAX_ELAPSED"},
+		{"requeue delay negative", with(base(), "REQUEUE_DELAY", "-1s"), nil, config.NeedAll, "REQUEUE_DELAY"},
+		{"requeue delay above 15m", with(base(), "REQUEUE_DELAY", "16m"), nil, config.NeedAll, "REQUEUE_DELAY"},
+		{"max receives zero", with(base(), "MAX_RECEIVES", "0"), nil, config.NeedAll, "MAX_RECEIVES"},
+		{"max receives garbage", with(base(), "MAX_RECEIVES", "five"), nil, config.NeedAll, "MAX_RECEIVES"},
+		{"cooldown negative", with(base(), "USER_COOLDOWN", "-5s"), nil, config.NeedAll, "USER_COOLDOWN"},
+		{"cooldown garbage", with(base(), "USER_COOLDOWN", "1 minute"), nil, config.NeedAll, "USER_COOLDOWN"},
+		{"shutdown timeout zero", with(base(), "SHUTDOWN_TIMEOUT", "0s"), nil, config.NeedAll, "SHUTDOWN_TIMEOUT"},
+		{"log level", with(base(), "LOG_LEVEL", "verbose"), nil, config.NeedAll, "LOG_LEVEL"},
+		{"log level case", with(base(), "LOG_LEVEL", "INFO"), nil, config.NeedAll, "LOG_LEVEL"},
+		{"log format", with(base(), "LOG_FORMAT", "text"), nil, config.NeedAll, "LOG_FORMAT"},
+		{"queue URL garbage", with(base(), "RESEND_QUEUE_URL", "not a url"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"queue URL no scheme", with(base(), "RESEND_QUEUE_URL", "sqs.us-east-1.amazonaws.com/1/q"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"queue URL ftp", with(base(), "RESEND_QUEUE_URL", "ftp://sqs.example/1/q"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"queue URL no path", with(base(), "RESEND_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"queue URL no host", with(base(), "RESEND_QUEUE_URL", "https:///1/q"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"queue URL a queue name", with(base(), "RESEND_QUEUE_URL", "resend-jobs"), nil, config.NeedQueues, "RESEND_QUEUE_URL"},
+		{"DLQ URL garbage", with(base(), "RESEND_DLQ_URL", "%zz"), nil, config.NeedAll, "RESEND_DLQ_URL"},
+		{"DLQ is the queue", with(base(), "RESEND_DLQ_URL", queueURL), nil, config.NeedAll, "RESEND_DLQ_URL"},
+
+		{"run needs the queue", without(base(), "RESEND_QUEUE_URL"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"run needs the DLQ", without(base(), "RESEND_DLQ_URL"), nil, config.NeedAll, "RESEND_DLQ_URL"},
+		{"run needs the client id", without(base(), "COGNITO_CLIENT_ID"), nil, config.NeedAll, "COGNITO_CLIENT_ID"},
+		{"blank client id is missing", with(base(), "COGNITO_CLIENT_ID", "  "), nil, config.NeedAll, "COGNITO_CLIENT_ID"},
+		{"replay needs the queue", without(base(), "RESEND_QUEUE_URL", "COGNITO_CLIENT_ID"), nil, config.NeedQueues, "RESEND_QUEUE_URL"},
+		{"replay needs the DLQ", without(base(), "RESEND_DLQ_URL", "COGNITO_CLIENT_ID"), nil, config.NeedQueues, "RESEND_DLQ_URL"},
+		{"healthcheck still checks values", env{"LOG_LEVEL": "loud"}, nil, config.NeedNone, "LOG_LEVEL"},
+
+		{"bad flag value", base(), []string{"--concurrency=lots"}, config.NeedAll, "--concurrency"},
+		{"bad flag duration", base(), []string{"--retry-max-elapsed", "soon"}, config.NeedAll, "--retry-max-elapsed"},
+		{"flag value out of range names the flag", base(), []string{"--concurrency=-3"}, config.NeedAll, "--concurrency"},
+		{"env value out of range beside other flags", with(base(), "WORKER_CONCURRENCY", "0"), []string{"--max-rps=3"}, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"flag queue URL garbage names the flag", base(), []string{"--queue-url=nope"}, config.NeedAll, "--queue-url"},
+		{"flag cannot fix a bad env value", with(base(), "WORKER_CONCURRENCY", "x"), []string{"--concurrency=3"}, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"unknown flag", base(), []string{"--nope"}, config.NeedAll, "flags"},
+		{"no secret flag: it would show in ps", base(), []string{"--client-secret=s"}, config.NeedAll, "flags"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.env, tt.args, tt.req)
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load error = %v (%T), want a *config.Error", err, err)
+			}
+			if ce.Name != tt.wantName {
+				t.Errorf("error names %q, want %q (%v)", ce.Name, tt.wantName, err)
+			}
+			if !errors.Is(err, config.ErrUsage) {
+				t.Errorf("errors.Is(err, ErrUsage) = false")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tt.wantName+": ") || strings.Contains(msg, "\n") || ce.Reason == "" {
+				t.Errorf("error %q is not one line naming %s", msg, tt.wantName)
+			}
+		})
+	}
+}
+
+func TestLoadRequirements(t *testing.T) {
+	tests := []struct {
+		name string
+		env  env
+		req  config.Requirement
+	}{
+		{"healthcheck needs nothing", env{}, config.NeedNone},
+		{"replay needs no client id", without(base(), "COGNITO_CLIENT_ID"), config.NeedQueues},
+		{"run with everything", base(), config.NeedAll},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := load(tt.env, nil, tt.req); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+		})
+	}
+}
+
+// TestLoadCallerFlags: the caller's own flags live beside the settings.
+func TestLoadCallerFlags(t *testing.T) {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dry := fs.Bool("dry-run", false, "")
+	c, err := config.Load(fs, []string{"--dry-run", "--concurrency=2", "extra"}, base().lookup, config.NeedQueues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !*dry || c.Concurrency != 2 || fs.NArg() != 1 || fs.Arg(0) != "extra" {
+		t.Fatalf("dry-run %v, concurrency %d, args %v", *dry, c.Concurrency, fs.Args())
+	}
+}
