@@ -63,6 +63,13 @@ func Enqueue(ctx context.Context, api SendAPI, queueURL string, jobs ...Job) ([]
 		for _, f := range out.Failed {
 			if k, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && k >= 0 && k < len(batch) {
 				results[batch[k]].Err = fmt.Errorf("send: %s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
+			}
+		}
+		for _, i := range batch {
+			if results[i].MessageID == "" && results[i].Err == nil {
+				results[i].Err = fmt.Errorf("send: SQS reported neither success nor failure for this entry")
+			}
+			if results[i].Err != nil {
 				failed++
 			}
 		}

@@ -93,6 +93,9 @@ func settings() []setting {
 	str := func(f func(*Config) *string) func(*Config, string) error {
 		return func(c *Config, v string) error { *f(c) = v; return nil }
 	}
+	lower := func(f func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *f(c) = strings.ToLower(v); return nil }
+	}
 	dur := func(f func(*Config) *time.Duration) func(*Config, string) error {
 		return func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -135,8 +138,8 @@ func settings() []setting {
 		{"USER_COOLDOWN", "user-cooldown", "window in which a second job for a user is deduplicated", dur(func(c *Config) *time.Duration { return &c.UserCooldown })},
 		{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "time to finish in-flight jobs after SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{"ADMIN_ADDR", "admin-addr", "address of /metrics, /healthz, /readyz; empty disables", str(func(c *Config) *string { return &c.AdminAddr })},
-		{"LOG_LEVEL", "log-level", "debug, info, warn, error", str(func(c *Config) *string { return &c.LogLevel })},
-		{"LOG_FORMAT", "log-format", "json or console", str(func(c *Config) *string { return &c.LogFormat })},
+		{"LOG_LEVEL", "log-level", "debug, info, warn, error", lower(func(c *Config) *string { return &c.LogLevel })},
+		{"LOG_FORMAT", "log-format", "json or console", lower(func(c *Config) *string { return &c.LogFormat })},
 	}
 }
 

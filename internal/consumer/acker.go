@@ -21,7 +21,7 @@ type ackOp struct {
 
 const (
 	opDelete   = -1
-	maxAckTrys = 3
+	maxAckTrys = 6 // with retryWait's doubling: ~6 s of SQS trouble before an op is given up
 )
 
 // acker batches deletes and visibility changes: a batch goes out when it has
@@ -75,8 +75,8 @@ func (a *acker) run(ctx context.Context) {
 			timer.Stop()
 		}
 		timer, timerC = nil, nil
-		if len(deletes)+len(changes) > 0 { // retries of failed entries
-			timer = time.NewTimer(a.interval)
+		if len(deletes)+len(changes) > 0 { // retries of failed entries, backing off
+			timer = time.NewTimer(retryWait(a.interval, deletes, changes))
 			timerC = timer.C
 		}
 	}
@@ -95,11 +95,13 @@ func (a *acker) run(ctx context.Context) {
 		select {
 		case op := <-a.in:
 			add(op)
-			if len(deletes) >= maxBatch || len(changes) >= maxBatch {
-				for len(deletes) >= maxBatch || len(changes) >= maxBatch {
-					deletes = a.sendDeletes(ctx, deletes)
-					changes = a.sendChanges(ctx, changes)
-				}
+			// A full batch goes out at once; what fails waits for the
+			// timer, so a failing SQS is not retried in a tight loop.
+			if len(deletes) >= maxBatch && deletes[maxBatch-1].tries == 0 {
+				deletes = a.sendDeletes(ctx, deletes)
+			}
+			if len(changes) >= maxBatch && changes[maxBatch-1].tries == 0 {
+				changes = a.sendChanges(ctx, changes)
 			}
 		case <-timerC:
 			timer, timerC = nil, nil
@@ -124,6 +126,18 @@ func (a *acker) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// retryWait is the pause before retrying failed entries: the flush
+// interval doubled per try of the most-tried entry, at most 5 s.
+func retryWait(interval time.Duration, lists ...[]ackOp) time.Duration {
+	tries := 0
+	for _, l := range lists {
+		for _, op := range l {
+			tries = max(tries, op.tries)
+		}
+	}
+	return min(interval<<min(tries, 6), 5*time.Second)
 }
 
 // sendDeletes sends up to one batch from the front of ops and returns the

@@ -267,7 +267,7 @@ func TestDeleteEntryFailures(t *testing.T) {
 		{name: "ReceiptHandleIsInvalid not retried", entryFailure: func(int) *types.BatchResultErrorEntry {
 			return &types.BatchResultErrorEntry{Code: aws.String("ReceiptHandleIsInvalid"), SenderFault: true}
 		}, wantTries: 1},
-		{name: "always failing: given up after 3", entryFailure: internal, wantTries: 3},
+		{name: "always failing: given up after maxAckTrys", entryFailure: internal, wantTries: maxAckTrys},
 		{name: "whole call fails once", batchErr: func(n int) error {
 			if n == 1 {
 				return errors.New("ServiceUnavailable")
