@@ -165,7 +165,6 @@ func TestLoadInvalid(t *testing.T) {
 		{"cooldown garbage", with(base(), "USER_COOLDOWN", "1 minute"), nil, config.NeedAll, "USER_COOLDOWN"},
 		{"shutdown timeout zero", with(base(), "SHUTDOWN_TIMEOUT", "0s"), nil, config.NeedAll, "SHUTDOWN_TIMEOUT"},
 		{"log level", with(base(), "LOG_LEVEL", "verbose"), nil, config.NeedAll, "LOG_LEVEL"},
-		{"log level case", with(base(), "LOG_LEVEL", "INFO"), nil, config.NeedAll, "LOG_LEVEL"},
 		{"log format", with(base(), "LOG_FORMAT", "text"), nil, config.NeedAll, "LOG_FORMAT"},
 		{"queue URL garbage", with(base(), "RESEND_QUEUE_URL", "not a url"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
 		{"queue URL no scheme", with(base(), "RESEND_QUEUE_URL", "sqs.us-east-1.amazonaws.com/1/q"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
