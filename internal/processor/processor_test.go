@@ -1,0 +1,255 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/resend-worker/resend-worker/internal/consumer"
+	"github.com/resend-worker/resend-worker/internal/cooldown"
+	"github.com/resend-worker/resend-worker/internal/dlq"
+	"github.com/resend-worker/resend-worker/internal/redact"
+	"github.com/resend-worker/resend-worker/internal/resend"
+	"github.com/resend-worker/resend-worker/internal/retry"
+	"github.com/resend-worker/resend-worker/job"
+)
+
+// fakeSender answers from a script, one entry per call; the last repeats.
+type fakeSender struct {
+	script []func() (resend.Outcome, error)
+	calls  int
+}
+
+func (f *fakeSender) Send(ctx context.Context, _ job.Job) (resend.Outcome, error) {
+	i := min(f.calls, len(f.script)-1)
+	f.calls++
+	if err := ctx.Err(); err != nil {
+		return 0, &resend.Error{Class: resend.TransientClass, Code: "Cancelled", Err: err}
+	}
+	return f.script[i]()
+}
+
+func ok() (resend.Outcome, error)        { return resend.Resent, nil }
+func confirmed() (resend.Outcome, error) { return resend.AlreadyConfirmed, nil }
+func fail(class resend.Class, code, msg string) func() (resend.Outcome, error) {
+	return func() (resend.Outcome, error) { return 0, &resend.Error{Class: class, Code: code, Message: msg} }
+}
+
+type fakeDLQ struct {
+	err      error
+	failures []dlq.Failure
+	bodies   []string
+}
+
+func (f *fakeDLQ) Write(_ context.Context, body string, _ map[string]types.MessageAttributeValue, fl dlq.Failure) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.bodies = append(f.bodies, body)
+	f.failures = append(f.failures, fl)
+	return nil
+}
+
+type fakeLimiter struct {
+	mu                   sync.Mutex
+	throttled, succeeded int
+}
+
+func (l *fakeLimiter) Wait(ctx context.Context) error { return ctx.Err() }
+func (l *fakeLimiter) Throttled()                     { l.mu.Lock(); l.throttled++; l.mu.Unlock() }
+func (l *fakeLimiter) Succeeded()                     { l.mu.Lock(); l.succeeded++; l.mu.Unlock() }
+
+// instantTimer fires at once and moves the fake clock by the wait.
+type instantTimer struct {
+	clock *fakeClock
+	c     chan time.Time
+}
+
+func (t *instantTimer) Start(d time.Duration) {
+	t.clock.advance(d)
+	t.c = make(chan time.Time, 1)
+	t.c <- t.clock.Now()
+}
+func (t *instantTimer) Stop()               {}
+func (t *instantTimer) C() <-chan time.Time { return t.c }
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type rig struct {
+	p       *Processor
+	sender  *fakeSender
+	dlq     *fakeDLQ
+	limiter *fakeLimiter
+	logs    *observer.ObservedLogs
+}
+
+func newRig(script ...func() (resend.Outcome, error)) *rig {
+	clock := &fakeClock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	core, logs := observer.New(zap.DebugLevel)
+	r := &rig{sender: &fakeSender{script: script}, dlq: &fakeDLQ{}, limiter: &fakeLimiter{}, logs: logs}
+	r.p = New(Config{ClientID: "cid", ClientSecret: "sekret", MaxReceives: 3, RequeueDelay: 30 * time.Second}, Deps{
+		Sender:  r.sender,
+		DLQ:     r.dlq,
+		Limiter: r.limiter,
+		Retrier: &retry.Retrier{
+			Policy:   retry.Policy{InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsed: 3 * time.Second},
+			Clock:    clock,
+			NewTimer: func() backoff.Timer { return &instantTimer{clock: clock} },
+			Jitter:   func() float64 { return 0.5 },
+		},
+		Cooldown: cooldown.New(time.Minute, clock.Now),
+		Hasher:   redact.NewHasher([]byte("k")),
+		Logger:   zap.New(core),
+		Now:      clock.Now,
+	})
+	return r
+}
+
+func msg(body string, receiveCount int) *consumer.Message {
+	return &consumer.Message{ID: "m-1", ReceiptHandle: "rh", Body: body, ReceiveCount: receiveCount}
+}
+
+const aliceJob = `{"username":"alice@example.com"}`
+
+func TestHandle(t *testing.T) {
+	permanent := fail(resend.PermanentClass, "UserNotFoundException", "User alice@example.com does not exist.")
+	transient := fail(resend.TransientClass, "InternalErrorException", "boom")
+	throttled := fail(resend.ThrottledClass, "TooManyRequestsException", "Rate exceeded")
+	// With jitter 0.5 the waits are 100, 200, 400, 800, 1000 ms (capped):
+	// 2.5 s after 6 calls, and the next 1 s wait would pass the 3 s budget.
+	tests := []struct {
+		name         string
+		body         string
+		receiveCount int
+		script       []func() (resend.Outcome, error)
+		dlqErr       error
+		wantAction   consumer.Action
+		wantOutcome  Outcome
+		wantCode     string
+		wantCalls    int
+		wantKind     dlq.Kind // "" : nothing dead-lettered
+	}{
+		{"success", aliceJob, 1, []func() (resend.Outcome, error){ok}, nil, consumer.Delete{}, Resent, "", 1, ""},
+		{"already confirmed", aliceJob, 1, []func() (resend.Outcome, error){confirmed}, nil, consumer.Delete{}, AlreadyConfirmed, "", 1, ""},
+		{"invalid body", `{"user":1}`, 1, []func() (resend.Outcome, error){ok}, nil, consumer.Delete{}, DeadLettered, "InvalidJob", 0, dlq.KindInvalid},
+		{"permanent", aliceJob, 1, []func() (resend.Outcome, error){permanent}, nil, consumer.Delete{}, DeadLettered, "UserNotFoundException", 1, dlq.KindPermanent},
+		{"transient clears", aliceJob, 1, []func() (resend.Outcome, error){transient, transient, ok}, nil, consumer.Delete{}, Resent, "", 3, ""},
+		{"throttle clears", aliceJob, 1, []func() (resend.Outcome, error){throttled, ok}, nil, consumer.Delete{}, Resent, "", 2, ""},
+		{"transient requeued on receive 2", aliceJob, 2, []func() (resend.Outcome, error){transient}, nil, consumer.Retry{After: time.Minute}, Requeued, "InternalErrorException", 6, ""},
+		{"transient exhausted on MAX_RECEIVES", aliceJob, 3, []func() (resend.Outcome, error){transient}, nil, consumer.Delete{}, DeadLettered, "InternalErrorException", 6, dlq.KindExhausted},
+		{"DLQ refuses: stays on the queue", aliceJob, 1, []func() (resend.Outcome, error){permanent}, errors.New("no such queue"), consumer.Retry{After: 30 * time.Second}, Requeued, "UserNotFoundException", 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(tt.script...)
+			r.dlq.err = tt.dlqErr
+			got := r.p.Handle(context.Background(), msg(tt.body, tt.receiveCount))
+			if got != tt.wantAction {
+				t.Errorf("action = %#v, want %#v", got, tt.wantAction)
+			}
+			if r.sender.calls != tt.wantCalls {
+				t.Errorf("Cognito calls = %d, want %d", r.sender.calls, tt.wantCalls)
+			}
+			lines := r.logs.FilterMessage("job").All()
+			if len(lines) != 1 {
+				t.Fatalf("%d job lines, want 1", len(lines))
+			}
+			f := lines[0].ContextMap()
+			if f["outcome"] != string(tt.wantOutcome) || f["error_code"] != tt.wantCode || f["attempts"] != int64(tt.wantCalls) {
+				t.Errorf("log fields = %v, want outcome %s, error_code %q, attempts %d", f, tt.wantOutcome, tt.wantCode, tt.wantCalls)
+			}
+			if tt.wantKind == "" {
+				if len(r.dlq.failures) != 0 {
+					t.Errorf("dead-lettered %v, want nothing", r.dlq.failures)
+				}
+				return
+			}
+			if len(r.dlq.failures) != 1 {
+				t.Fatalf("dead-lettered %d, want 1", len(r.dlq.failures))
+			}
+			fl := r.dlq.failures[0]
+			if fl.Kind != tt.wantKind || fl.ErrorCode != tt.wantCode || fl.Attempts != tt.wantCalls || fl.ReceiveCount != tt.receiveCount || fl.SourceMessageID != "m-1" {
+				t.Errorf("failure = %+v", fl)
+			}
+			if r.dlq.bodies[0] != tt.body {
+				t.Errorf("DLQ body %q, want %q", r.dlq.bodies[0], tt.body)
+			}
+			if strings.Contains(fl.ErrorMessage, "alice") {
+				t.Errorf("ErrorMessage %q holds the username", fl.ErrorMessage)
+			}
+		})
+	}
+}
+
+func TestThrottleSlowsTheLimiter(t *testing.T) {
+	r := newRig(fail(resend.ThrottledClass, "TooManyRequestsException", "Rate exceeded"), ok)
+	r.p.Handle(context.Background(), msg(aliceJob, 1))
+	if r.limiter.throttled != 1 || r.limiter.succeeded != 1 {
+		t.Errorf("limiter told throttled %d, succeeded %d; want 1 and 1", r.limiter.throttled, r.limiter.succeeded)
+	}
+}
+
+func TestCooldownDeduplicates(t *testing.T) {
+	r := newRig(ok)
+	r.p.Handle(context.Background(), msg(aliceJob, 1))
+	got := r.p.Handle(context.Background(), msg(aliceJob, 1))
+	if got != (consumer.Delete{}) || r.sender.calls != 1 {
+		t.Errorf("second job: action %#v after %d calls; want Delete after 1", got, r.sender.calls)
+	}
+	if l := r.logs.FilterField(zap.String("outcome", "deduplicated")).Len(); l != 1 {
+		t.Errorf("%d deduplicated lines, want 1", l)
+	}
+	// Already confirmed does not start a cooldown.
+	r2 := newRig(confirmed)
+	r2.p.Handle(context.Background(), msg(aliceJob, 1))
+	r2.p.Handle(context.Background(), msg(aliceJob, 1))
+	if r2.sender.calls != 2 {
+		t.Errorf("already confirmed twice: %d calls, want 2", r2.sender.calls)
+	}
+}
+
+func TestCancelledReleasesAtOnce(t *testing.T) {
+	r := newRig(fail(resend.TransientClass, "InternalErrorException", "boom"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got := r.p.Handle(ctx, msg(aliceJob, 1))
+	if got != (consumer.Retry{}) {
+		t.Errorf("action = %#v, want Retry{} (visible at once)", got)
+	}
+	if len(r.dlq.failures) != 0 {
+		t.Errorf("dead-lettered on shutdown")
+	}
+}
+
+func TestNoPersonalDataInLogs(t *testing.T) {
+	r := newRig(fail(resend.PermanentClass, "UserNotFoundException", "User alice@example.com sekret"))
+	r.p.Handle(context.Background(), msg(aliceJob, 1))
+	for _, e := range r.logs.All() {
+		for k, v := range e.ContextMap() {
+			if s, ok := v.(string); ok && (strings.Contains(s, "alice") || strings.Contains(s, "sekret")) {
+				t.Errorf("log field %s = %q holds personal data", k, s)
+			}
+		}
+	}
+	if m := r.dlq.failures[0].ErrorMessage; strings.Contains(m, "alice") || strings.Contains(m, "sekret") {
+		t.Errorf("ErrorMessage %q not scrubbed", m)
+	}
+}
