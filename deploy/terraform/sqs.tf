@@ -1,0 +1,159 @@
+# The job queue and its dead-letter queue. The worker dead-letters jobs itself
+# (with ErrorCode/FailureKind attributes) on receive MAX_RECEIVES; the SQS
+# redrive policy, with a higher maxReceiveCount, is only a backstop for a
+# worker that dies mid-job over and over.
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = local.dlq_name
+  message_retention_seconds = var.dlq_message_retention_seconds
+  sqs_managed_sse_enabled   = true
+  # Replay (`worker replay`) receives from here and changes visibility itself.
+  visibility_timeout_seconds = 60
+  receive_wait_time_seconds  = 20
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.dlq_message_retention_seconds >= var.message_retention_seconds
+      error_message = "dlq_message_retention_seconds must be at least message_retention_seconds: a job moved by SQS redrive keeps its original enqueue time and would expire in the DLQ early."
+    }
+  }
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name                       = local.queue_name
+  message_retention_seconds  = var.message_retention_seconds
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  receive_wait_time_seconds  = 20
+  sqs_managed_sse_enabled    = true
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = local.redrive_max_receive_count
+  })
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.redrive_max_receive_count > var.max_receives
+      error_message = "redrive_max_receive_count must be above max_receives: otherwise SQS moves failing jobs to the DLQ without the worker's ErrorCode/FailureKind attributes before the worker dead-letters them."
+    }
+    precondition {
+      condition     = var.visibility_timeout_seconds >= var.retry_max_elapsed_seconds + 10
+      error_message = "visibility_timeout_seconds must be at least retry_max_elapsed_seconds + 10, so a consumer that does not set its own visibility timeout keeps a job hidden for a whole retry budget."
+    }
+  }
+}
+
+# Only the job queue may use the DLQ as its dead-letter queue.
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  count     = var.enable_redrive_allow_policy ? 1 : 0
+  queue_url = aws_sqs_queue.dlq.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.jobs.arn]
+  })
+}
+
+data "aws_iam_policy_document" "jobs_queue" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.jobs.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.producer_principal_arns) > 0 ? [1] : []
+    content {
+      sid       = "AllowListedProducers"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+      resources = [aws_sqs_queue.jobs.arn]
+
+      principals {
+        type        = "AWS"
+        identifiers = var.producer_principal_arns
+      }
+    }
+  }
+
+  # An Allow alone does not keep out same-account principals whose IAM
+  # policies grant sqs:SendMessage broadly: deny everyone not listed.
+  dynamic "statement" {
+    for_each = local.restrict_send ? [1] : []
+    content {
+      sid       = "DenySendFromUnlistedPrincipals"
+      effect    = "Deny"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.jobs.arn]
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      dynamic "condition" {
+        for_each = length(local.send_principal_others) > 0 ? [1] : []
+        content {
+          test     = "ArnNotLike"
+          variable = "aws:PrincipalArn"
+          values   = local.send_principal_others
+        }
+      }
+
+      dynamic "condition" {
+        for_each = length(local.send_principal_roots) > 0 ? [1] : []
+        content {
+          test     = "StringNotEquals"
+          variable = "aws:PrincipalAccount"
+          values   = local.send_principal_roots
+        }
+      }
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "jobs" {
+  queue_url = aws_sqs_queue.jobs.id
+  policy    = data.aws_iam_policy_document.jobs_queue.json
+}
+
+data "aws_iam_policy_document" "dlq" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.dlq.json
+}
