@@ -75,8 +75,11 @@ type Config struct {
 
 	// Concurrency is the most messages held at once; default 16.
 	Concurrency int
-	// Receivers is the number of long-poll loops; default ceil(Concurrency/10),
-	// at most 8.
+	// Receivers is the most long-poll loops; default ceil(Concurrency/10), at
+	// most 8. The consumer runs one and adds more, up to Receivers, while
+	// receives come back full with the pool free to take more; an extra loop
+	// whose long poll comes back empty ends. An idle consumer makes one
+	// receive per WaitTime.
 	Receivers int
 	// WaitTime is the long-poll wait; default 20s.
 	WaitTime time.Duration
@@ -91,7 +94,8 @@ type Config struct {
 	FlushInterval time.Duration
 	// ReceiveLimit, if set, caps how many messages a receive may ask for now,
 	// beyond the free slots (backpressure from a rate limiter), given the
-	// number of jobs in flight. A result below 1 counts as 1.
+	// number held (jobs in flight and slots other receivers hold). Below 1,
+	// the receiver waits for jobs to end; with nothing held it counts as 1.
 	ReceiveLimit func(inflight int) int
 
 	Logger   *zap.Logger // default: no logs
@@ -144,10 +148,13 @@ type Consumer struct {
 	handler Handler
 	log     *zap.Logger
 
-	slots    chan struct{} // one token per job that may be held
-	inflight atomic.Int64  // jobs started and not finished
-	acks     *acker
-	beat     *heartbeat
+	slots     chan struct{} // one token per job that may be held
+	inflight  atomic.Int64  // jobs started and not finished
+	reserveMu sync.Mutex    // one receiver fills its batch at a time
+	freed     chan struct{} // a job ended (a slot is free)
+	loops     atomic.Int64  // receive loops running
+	acks      *acker
+	beat      *heartbeat
 }
 
 // New returns a Consumer of cfg.QueueURL that hands messages to h.
@@ -156,7 +163,7 @@ func New(api SQSAPI, h Handler, cfg Config) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency)}
+	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1)}
 	c.acks = newAcker(api, cfg.QueueURL, cfg.FlushInterval, cfg.Logger)
 	c.beat = newHeartbeat(c.acks, cfg.VisibilityTimeout)
 	return c, nil
@@ -181,13 +188,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	go func() { defer loops.Done(); c.beat.run(jobCtx) }()
 
 	var receivers, jobs sync.WaitGroup
-	for i := 0; i < c.cfg.Receivers; i++ {
-		receivers.Add(1)
-		go func() {
-			defer receivers.Done()
-			c.receiveLoop(ctx, jobCtx, &jobs)
-		}()
-	}
+	c.startReceiver(ctx, jobCtx, &receivers, &jobs, 0)
 	<-ctx.Done()
 	stopStart := time.Now()
 	receivers.Wait()
@@ -215,13 +216,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// receiveLoop long-polls while ctx lives, starting a job per message.
+// startReceiver adds a receive loop whose first receive waits wait.
+func (c *Consumer) startReceiver(ctx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
+	c.loops.Add(1)
+	receivers.Add(1)
+	go func() {
+		defer receivers.Done()
+		defer c.loops.Add(-1)
+		c.receiveLoop(ctx, jobCtx, receivers, jobs, wait)
+	}()
+}
+
+// receiveLoop long-polls while ctx lives, starting a job per message. A full
+// batch with room in the pool for another adds a loop (up to Receivers); an
+// empty long poll ends this loop unless it is the last one.
 //
-// The first receive does not wait: an empty queue answers at once, so the
-// worker knows SQS is reachable (readiness) without a 20 s long poll.
-func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, jobs *sync.WaitGroup) {
+// The first loop's first receive does not wait: an empty queue answers at
+// once, so the worker knows SQS is reachable (readiness) without a 20 s long
+// poll.
+func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
 	failures := newReceiveBackoff()
-	wait := time.Duration(0)
 	for {
 		n, ok := c.reserve(ctx)
 		if !ok {
@@ -244,42 +258,100 @@ func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, jobs *sync.WaitGroup
 			continue
 		}
 		failures.Reset()
+		polled := wait > 0
 		wait = c.cfg.WaitTime
+		switch {
+		case len(msgs) == maxBatch && cap(c.slots)-len(c.slots) >= maxBatch && ctx.Err() == nil:
+			if l := c.loops.Load(); l < int64(c.cfg.Receivers) && c.loops.CompareAndSwap(l, l+1) {
+				c.loops.Add(-1) // startReceiver counts it
+				c.startReceiver(ctx, jobCtx, receivers, jobs, wait)
+			}
+		case len(msgs) == 0 && polled:
+			if l := c.loops.Load(); l > 1 && c.loops.CompareAndSwap(l, l-1) {
+				c.loops.Add(1) // the deferred Add(-1) counts it
+				return
+			}
+		}
 		for _, m := range msgs {
 			jobs.Add(1)
 			go func() {
 				defer jobs.Done()
-				defer c.unreserve(1)
 				c.process(jobCtx, m)
+				c.unreserve(1)
+				select {
+				case c.freed <- struct{}{}:
+				default:
+				}
 			}()
 		}
 	}
 }
 
-// reserve blocks for one free slot, then takes up to maxBatch-1 more that are
-// free now, within ReceiveLimit: a receive never asks for more messages than
-// the pool can start at once.
+// reserve takes the slots for one receive: a full batch when it can. The
+// batch is maxBatch, or less if ReceiveLimit allows less with nothing in
+// flight, or the pool is smaller; it reserves at most ReceiveLimit(inflight)
+// and the free slots, and waits for jobs to end while the pool still holds
+// enough work (see lowWater). While ReceiveLimit is below 1 it waits for jobs
+// to end (it counts as 1 with nothing in flight). One
+// receiver reserves at a time, so that under load receives come back full
+// instead of several receivers sharing the slots as they free up. A receive
+// never asks for more messages than the pool can start at once.
 func (c *Consumer) reserve(ctx context.Context) (int, bool) {
-	limit := maxBatch
-	if c.cfg.ReceiveLimit != nil {
-		limit = min(max(c.cfg.ReceiveLimit(int(c.inflight.Load())), 1), maxBatch)
+	c.reserveMu.Lock()
+	defer c.reserveMu.Unlock()
+	limit := func(inflight int) int {
+		if c.cfg.ReceiveLimit == nil {
+			return maxBatch
+		}
+		return c.cfg.ReceiveLimit(inflight)
 	}
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0, false
-	}
-	n := 1
-fill:
-	for n < limit {
+	var tick *time.Ticker
+	n := 0
+	for {
+		inflight := int(c.inflight.Load())
+		held := len(c.slots) - n                         // jobs, and slots other receivers hold for theirs
+		hold := min(max(limit(0), 1), c.cfg.Concurrency) // the most the pool should hold
+		batch := min(hold, maxBatch)
+		room := min(limit(held), maxBatch)
+		if held == 0 && n == 0 {
+			room = max(room, 1)
+		}
+	take:
+		for n < room {
+			select {
+			case c.slots <- struct{}{}:
+				n++
+			default:
+				break take
+			}
+		}
+		// Below a full batch, wait for more while the pool still holds a
+		// batch's worth of jobs; when the limiter, not the pool, bounds what
+		// is held, the pool drains at the limiter's pace and a quarter of
+		// what it may hold is ample.
+		lowWater := batch
+		if hold < c.cfg.Concurrency {
+			lowWater = min(batch, max(hold/4, 1))
+		}
+		if n >= batch || (n > 0 && inflight < lowWater) {
+			if tick != nil {
+				tick.Stop()
+			}
+			return n, true
+		}
+		// Wait for a job to end, or for the limiter to speed up.
+		if tick == nil {
+			tick = time.NewTicker(50 * time.Millisecond)
+		}
 		select {
-		case c.slots <- struct{}{}:
-			n++
-		default:
-			break fill
+		case <-c.freed:
+		case <-tick.C:
+		case <-ctx.Done():
+			tick.Stop()
+			c.unreserve(n)
+			return 0, false
 		}
 	}
-	return n, true
 }
 
 func (c *Consumer) unreserve(n int) {

@@ -197,7 +197,26 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 }
 
 // perform calls Cognito under the limiter and the retry policy.
+//
+// A throttle is the quota's pace, not the job's failure: when the retry budget
+// ends on a throttled attempt, the job keeps trying in-process with a fresh
+// budget (the heartbeat keeps its message invisible, the limiter spaces the
+// attempts), so throttling never requeues a job nor uses up a receive of
+// MAX_RECEIVES. Only shutdown (ctx) ends that.
 func (p *Processor) perform(ctx context.Context, j job.Job) (resend.Outcome, int, error) {
+	total := 0
+	for {
+		outcome, attempts, err := p.performOnce(ctx, j)
+		total += attempts
+		if err != nil && errors.Is(err, resend.ErrThrottled) && ctx.Err() == nil {
+			continue
+		}
+		return outcome, total, err
+	}
+}
+
+// performOnce is one retry budget's worth of attempts.
+func (p *Processor) performOnce(ctx context.Context, j job.Job) (resend.Outcome, int, error) {
 	var outcome resend.Outcome
 	attempts, err := p.retrier.Do(ctx, func(ctx context.Context, _ int) error {
 		if err := p.limiter.Wait(ctx); err != nil {
