@@ -88,10 +88,7 @@ func (w *Writer) Write(ctx context.Context, body string, original map[string]typ
 // (ReplayCount first, so replay's loop guard survives; then by name).
 func Attributes(original map[string]types.MessageAttributeValue, f Failure) map[string]types.MessageAttributeValue {
 	code := sqsText(f.ErrorCode)
-	msg := truncate(sqsText(f.ErrorMessage), MaxErrorMessage)
-	if msg == "" {
-		msg = code
-	}
+	msg := truncate(nonEmpty(sqsText(f.ErrorMessage), code), MaxErrorMessage)
 	attrs := map[string]types.MessageAttributeValue{
 		AttrErrorCode:       stringAttr(nonEmpty(code, "Unknown")),
 		AttrErrorMessage:    stringAttr(nonEmpty(msg, "-")),
