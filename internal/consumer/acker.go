@@ -151,6 +151,8 @@ func (a *acker) sendDeletes(ctx context.Context, ops []ackOp) []ackOp {
 	for i, op := range batch {
 		entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(op.handle)}
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	out, err := a.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(a.queueURL), Entries: entries})
 	if err != nil {
 		return append(rest, a.retryable(batch, "delete", err)...)
@@ -167,6 +169,8 @@ func (a *acker) sendChanges(ctx context.Context, ops []ackOp) []ackOp {
 	for i, op := range batch {
 		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(op.handle), VisibilityTimeout: op.visibility}
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	out, err := a.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(a.queueURL), Entries: entries})
 	if err != nil {
 		return append(rest, a.retryable(batch, "change_visibility", err)...)

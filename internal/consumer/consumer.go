@@ -141,6 +141,9 @@ func (c Config) validate() error {
 
 const maxBatch = 10 // SQS's most messages per receive and entries per batch
 
+// callTimeout bounds each SQS call beyond a long poll's wait.
+const callTimeout = 10 * time.Second
+
 // Consumer runs the loops. Build it with New; Run it once.
 type Consumer struct {
 	cfg     Config
@@ -151,6 +154,8 @@ type Consumer struct {
 	slots     chan struct{} // one token per job that may be held
 	inflight  atomic.Int64  // jobs started and not finished
 	reserveMu sync.Mutex    // one receiver fills its batch at a time
+	startMu   sync.Mutex    // guards stopping against jobs starting
+	stopping  bool          // ctx ended: messages received now are released
 	freed     chan struct{} // a job ended (a slot is free)
 	loops     atomic.Int64  // receive loops running
 	acks      *acker
@@ -187,12 +192,22 @@ func (c *Consumer) Run(ctx context.Context) error {
 	go func() { defer loops.Done(); c.acks.run(ackCtx) }()
 	go func() { defer loops.Done(); c.beat.run(jobCtx) }()
 
+	// Receives in flight at the stop are not cancelled with ctx: SQS would
+	// still hand their messages out, to nobody, hidden for the visibility
+	// timeout. They run on while the jobs finish (the stop waits for those
+	// anyway) and what they bring is released at once; they are cancelled
+	// when the jobs are done, so an idle worker stops at once.
+	recvCtx, cancelRecv := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRecv()
+
 	var receivers, jobs sync.WaitGroup
-	c.startReceiver(ctx, jobCtx, &receivers, &jobs, 0)
+	c.startReceiver(ctx, recvCtx, jobCtx, &receivers, &jobs, 0)
 	<-ctx.Done()
 	stopStart := time.Now()
-	receivers.Wait()
-	c.log.Info("stopping: receives stopped, waiting for in-flight jobs", zap.Int("inflight", c.beat.len()))
+	c.startMu.Lock()
+	c.stopping = true // no job starts from here on: jobs.Wait is safe
+	c.startMu.Unlock()
+	c.log.Info("stopping: no new receives, waiting for in-flight jobs", zap.Int("inflight", c.beat.len()))
 
 	done := make(chan struct{})
 	go func() { jobs.Wait(); close(done) }()
@@ -203,6 +218,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		cancelJobs()
 		<-done
 	}
+	cancelRecv()
+	receivers.Wait()
 	cancelJobs()
 	// Stop the acker last: it flushes what the jobs queued, within what is
 	// left of the shutdown timeout.
@@ -217,13 +234,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // startReceiver adds a receive loop whose first receive waits wait.
-func (c *Consumer) startReceiver(ctx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
+func (c *Consumer) startReceiver(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
 	c.loops.Add(1)
 	receivers.Add(1)
 	go func() {
 		defer receivers.Done()
 		defer c.loops.Add(-1)
-		c.receiveLoop(ctx, jobCtx, receivers, jobs, wait)
+		c.receiveLoop(ctx, recvCtx, jobCtx, receivers, jobs, wait)
 	}()
 }
 
@@ -234,15 +251,20 @@ func (c *Consumer) startReceiver(ctx, jobCtx context.Context, receivers, jobs *s
 // The first loop's first receive does not wait: an empty queue answers at
 // once, so the worker knows SQS is reachable (readiness) without a 20 s long
 // poll.
-func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
+//
+// ctx ends the loop; recvCtx, which outlives it during the stop, is the
+// context of the receive call itself.
+func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
 	failures := newReceiveBackoff()
 	for {
 		n, ok := c.reserve(ctx)
 		if !ok {
 			return
 		}
-		msgs, err := c.receive(ctx, n, wait)
-		c.cfg.Observer.Received(len(msgs), err)
+		msgs, err := c.receive(recvCtx, n, wait)
+		if ctx.Err() == nil || err == nil {
+			c.cfg.Observer.Received(len(msgs), err)
+		}
 		c.unreserve(n - len(msgs))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -264,7 +286,7 @@ func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, receivers, jobs *syn
 		case len(msgs) == maxBatch && cap(c.slots)-len(c.slots) >= maxBatch && ctx.Err() == nil:
 			if l := c.loops.Load(); l < int64(c.cfg.Receivers) && c.loops.CompareAndSwap(l, l+1) {
 				c.loops.Add(-1) // startReceiver counts it
-				c.startReceiver(ctx, jobCtx, receivers, jobs, wait)
+				c.startReceiver(ctx, recvCtx, jobCtx, receivers, jobs, wait)
 			}
 		case len(msgs) == 0 && polled:
 			if l := c.loops.Load(); l > 1 && c.loops.CompareAndSwap(l, l-1) {
@@ -272,19 +294,40 @@ func (c *Consumer) receiveLoop(ctx, jobCtx context.Context, receivers, jobs *syn
 				return
 			}
 		}
-		for _, m := range msgs {
-			jobs.Add(1)
-			go func() {
-				defer jobs.Done()
-				c.process(jobCtx, m)
-				c.unreserve(1)
-				select {
-				case c.freed <- struct{}{}:
-				default:
-				}
-			}()
+		if !c.start(msgs, jobCtx, jobs) {
+			return
 		}
 	}
+}
+
+// start runs a job per message, or, once the consumer is stopping, releases
+// the messages (visible again at once) and reports false.
+func (c *Consumer) start(msgs []*Message, jobCtx context.Context, jobs *sync.WaitGroup) bool {
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	if c.stopping {
+		for _, m := range msgs {
+			c.acks.changeVisibility(m, 0)
+		}
+		c.unreserve(len(msgs))
+		if len(msgs) > 0 {
+			c.log.Info("released messages received during the stop", zap.Int("messages", len(msgs)))
+		}
+		return false
+	}
+	for _, m := range msgs {
+		jobs.Add(1)
+		go func() {
+			defer jobs.Done()
+			c.process(jobCtx, m)
+			c.unreserve(1)
+			select {
+			case c.freed <- struct{}{}:
+			default:
+			}
+		}()
+	}
+	return true
 }
 
 // reserve takes the slots for one receive: a full batch when it can. The
@@ -361,6 +404,10 @@ func (c *Consumer) unreserve(n int) {
 }
 
 func (c *Consumer) receive(ctx context.Context, n int, wait time.Duration) ([]*Message, error) {
+	// SQS answers a long poll within its wait; a connection that stalls
+	// must not hang the loop (and leave /readyz at its last value).
+	ctx, cancel := context.WithTimeout(ctx, wait+callTimeout)
+	defer cancel()
 	out, err := c.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(c.cfg.QueueURL),
 		MaxNumberOfMessages:         int32(n),

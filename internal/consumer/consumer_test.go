@@ -533,27 +533,43 @@ func TestGracefulStop(t *testing.T) {
 	})
 }
 
-// A job that finishes within the shutdown timeout is not cancelled.
+// A job that finishes within the shutdown timeout is not cancelled; the
+// receive that was long-polling at the stop is not cancelled while jobs run,
+// and a message it brings during the stop is released at once, not hidden.
 func TestGracefulStopWaitsForJobs(t *testing.T) {
 	f := newFakeSQS(`{"username":"a"}`)
 	started := make(chan struct{})
 	finish := make(chan struct{})
 	var ctxErr atomic.Value
 	h := HandlerFunc(func(ctx context.Context, m *Message) Action {
+		if m.ID != "m1" {
+			t.Errorf("job started for %s during the stop", m.ID)
+			return Retry{}
+		}
 		close(started)
 		<-finish
 		ctxErr.Store(fmt.Sprint(ctx.Err()))
 		return Delete{}
 	})
+	core, logs := observer.New(zap.InfoLevel)
 	// Concurrency 2: a receiver is long-polling when the stop comes.
-	stop := run(t, f, h, Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, FlushInterval: time.Hour})
+	stop := run(t, f, h, Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, FlushInterval: time.Hour, Logger: zap.New(core)})
 	<-started
+	f.mustAwait(t, waitLong, "a long poll", func() bool { return f.count("receive") >= 2 })
 	res := make(chan error, 1)
 	go func() { err, _ := stop(); res <- err }()
-	// The job ends while the consumer is stopping.
-	f.mustAwait(t, waitLong, "the stop to stop receiving", func() bool {
-		for _, c := range f.calls {
-			if c.op == "receive" && c.err != nil {
+	// The stop has begun: a message arrives for the pending long poll.
+	deadline := time.Now().Add(waitLong)
+	for logs.FilterMessageSnippet("stopping").Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the consumer did not start stopping")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.add(`{"username":"late"}`)
+	f.mustAwait(t, waitLong, "the pending long poll to bring the late message", func() bool {
+		for _, c := range f.calls { // f is locked inside await
+			if c.op == "receive" && len(c.got) > 0 && c.got[0] == "m2" {
 				return true
 			}
 		}
@@ -569,6 +585,9 @@ func TestGracefulStopWaitsForJobs(t *testing.T) {
 	f.locked(func() {
 		if !f.deleted("m1") {
 			t.Error("m1 not deleted at the stop")
+		}
+		if e := f.entriesFor("visibility", "m2"); len(e) != 1 || e[0].secs != 0 {
+			t.Errorf("m2 visibility changes %+v, want one to 0", e)
 		}
 	})
 }

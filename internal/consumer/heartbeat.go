@@ -95,6 +95,8 @@ func (h *heartbeat) send(ctx context.Context, batch []*tracked, now time.Time) {
 	for i, t := range batch {
 		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(t.m.ReceiptHandle), VisibilityTimeout: secs}
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	out, err := h.acks.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(h.acks.queueURL), Entries: entries})
 	if err != nil {
 		h.acks.log.Warn("heartbeat failed; will try again", zap.Int("entries", len(batch)), zap.Error(err))

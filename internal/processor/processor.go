@@ -254,7 +254,9 @@ func (p *Processor) handleSucceeded(key string, o resend.Outcome, r result) resu
 // the source deleted. If the DLQ refuses, the job goes back to the queue.
 func (p *Processor) handleFailure(ctx context.Context, m *consumer.Message, r result, kind dlq.Kind, code, msg string) result {
 	r.errorCode = code
-	err := p.dlq.Write(ctx, m.Body, m.Attributes, dlq.Failure{
+	wctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	err := p.dlq.Write(wctx, m.Body, m.Attributes, dlq.Failure{
 		ErrorCode:       code,
 		ErrorMessage:    msg,
 		Kind:            kind,
