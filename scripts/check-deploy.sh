@@ -432,5 +432,5 @@ echo
 if [ "$failed" -gt 0 ]; then
   printf 'failed: %s\n' "${failed_names[@]}"
 fi
-echo "deploy checks: $passed passed, $failed failed"
+echo "deploy-checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
