@@ -266,3 +266,31 @@ func TestEnqueueFromFile(t *testing.T) {
 }
 
 var _ = sqs.SendMessageInput{}
+
+// TestHealthcheckAndVersion: `worker healthcheck` exits 0 against a running
+// worker's ADMIN_ADDR and 1 when nothing answers; `worker version` prints.
+func TestHealthcheckAndVersion(t *testing.T) {
+	e := newEnv(t, cognitoemu.Options{})
+	p := e.start(nil)
+	check := func(addr string) (int, string) {
+		cmd := exec.Command(workerBin, "healthcheck")
+		cmd.Env = []string{"GORACE=atexit_sleep_ms=0", "ADMIN_ADDR=" + addr}
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := check(p.adminAddr); code != 0 {
+		t.Errorf("healthcheck of a running worker: exit %d %q, want 0", code, out)
+	}
+	// The port the worker listens on, as ":port" (how containers set it).
+	if code, out := check(p.adminAddr[strings.LastIndex(p.adminAddr, ":"):]); code != 0 {
+		t.Errorf("healthcheck with ADMIN_ADDR=:port: exit %d %q, want 0", code, out)
+	}
+	p.stop(25 * time.Second)
+	if code, _ := check(p.adminAddr); code != 1 {
+		t.Errorf("healthcheck with nothing listening: exit %d, want 1", code)
+	}
+	out, err := exec.Command(workerBin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "worker ") {
+		t.Errorf("version: %q %v", out, err)
+	}
+}
