@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/devenv"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 )
 
@@ -465,13 +466,7 @@ func TestSQSOutage(t *testing.T) {
 }
 
 func sqsCalls(m map[string]float64) float64 {
-	var n float64
-	for k, v := range m {
-		if strings.HasPrefix(k, "resend_sqs_requests_total{") {
-			n += v
-		}
-	}
-	return n
+	return devenv.SumMetrics(m, "resend_sqs_requests_total{")
 }
 
 // TestCognitoDown: every Cognito call fails with a 500 for 30 s. Nothing is

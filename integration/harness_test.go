@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -221,37 +220,18 @@ func (p *proc) get(path string) int {
 	return resp.StatusCode
 }
 
-var metricLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$`)
-
 // metrics scrapes /metrics into "name{labels}" → value.
 func (p *proc) metrics() map[string]float64 {
 	p.t.Helper()
-	resp, err := http.Get("http://" + p.adminAddr + "/metrics")
+	m, err := devenv.ScrapeMetrics(p.adminAddr)
 	if err != nil {
-		p.t.Fatalf("scrape: %v", err)
+		p.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if m := metricLine.FindStringSubmatch(sc.Text()); m != nil {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			out[m[1]] = v
-		}
-	}
-	return out
+	return m
 }
 
 // jobsDone is the sum of resend_jobs_total over outcomes.
-func (p *proc) jobsDone() float64 {
-	var n float64
-	for k, v := range p.metrics() {
-		if strings.HasPrefix(k, "resend_jobs_total{") {
-			n += v
-		}
-	}
-	return n
-}
+func (p *proc) jobsDone() float64 { return devenv.SumMetrics(p.metrics(), "resend_jobs_total{") }
 
 // waitJobs waits until n job outcomes were counted.
 func (p *proc) waitJobs(n int, timeout time.Duration) {

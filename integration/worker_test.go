@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/devenv"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 )
 
@@ -382,12 +383,7 @@ func TestBurst500(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "the queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
 	m := p.metrics()
 	p.stop(25 * time.Second)
-	var sqsReqs float64
-	for k, v := range m {
-		if strings.HasPrefix(k, "resend_sqs_requests_total{") {
-			sqsReqs += v
-		}
-	}
+	sqsReqs := devenv.SumMetrics(m, "resend_sqs_requests_total{")
 	resent, dedup := m[`resend_jobs_total{outcome="resent"}`], m[`resend_jobs_total{outcome="deduplicated"}`]
 	t.Logf("burst: %d jobs in %s (%.0f jobs/s on moto); %.0f SQS requests = %.3f per job; %.0f duplicate deliveries deduplicated",
 		n, took.Round(time.Millisecond), n/took.Seconds(), sqsReqs, sqsReqs/n, dedup)

@@ -6,17 +6,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -288,40 +285,19 @@ func (p *proc) stop() (cpu time.Duration, rss int64) {
 	return cpu, rss
 }
 
-var metricLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$`)
-
-// metrics scrapes /metrics into "name{labels}" → value.
+// metrics scrapes the process's /metrics; empty if it does not answer.
 func (p *proc) metrics() map[string]float64 {
-	out := map[string]float64{}
-	resp, err := http.Get("http://" + p.admin + "/metrics")
+	m, err := devenv.ScrapeMetrics(p.admin)
 	if err != nil {
-		return out
+		return map[string]float64{}
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if m := metricLine.FindStringSubmatch(sc.Text()); m != nil {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			out[m[1]] = v
-		}
-	}
-	return out
-}
-
-func sum(m map[string]float64, prefix string) float64 {
-	var n float64
-	for k, v := range m {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	return n
+	return m
 }
 
 func sumAll(ps []*proc, prefix string) float64 {
 	var n float64
 	for _, p := range ps {
-		n += sum(p.metrics(), prefix)
+		n += devenv.SumMetrics(p.metrics(), prefix)
 	}
 	return n
 }
@@ -406,7 +382,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 				line := fmt.Sprintf("%6.2fs", time.Since(start).Seconds())
 				for _, p := range procs {
 					m := p.metrics()
-					line += fmt.Sprintf("  rate %5.2f done %4.0f infl %3.0f thr %3.0f", m["resend_cognito_rate_limit"], sum(m, "resend_jobs_total{"), m["resend_inflight_jobs"], m[`resend_cognito_requests_total{code="TooManyRequestsException"}`])
+					line += fmt.Sprintf("  rate %5.2f done %4.0f infl %3.0f thr %3.0f", m["resend_cognito_rate_limit"], devenv.SumMetrics(m, "resend_jobs_total{"), m["resend_inflight_jobs"], m[`resend_cognito_requests_total{code="TooManyRequestsException"}`])
 				}
 				fmt.Fprintln(os.Stderr, line)
 			}
