@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/resend-worker/resend-worker/internal/cognitoemu"
 	"github.com/resend-worker/resend-worker/internal/devenv"
+	"github.com/resend-worker/resend-worker/internal/resend"
 )
 
 // naiveMain is the baseline, run as a child process of the bench (so that its
@@ -86,7 +86,7 @@ func naiveMain(args []string) int {
 				_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &j)
 				_, err = cog.ResendConfirmationCode(ctx, &cip.ResendConfirmationCodeInput{
 					ClientId: clientID, Username: aws.String(j.Username),
-					SecretHash: aws.String(cognitoemu.SecretHash(*clientID, *secret, j.Username)),
+					SecretHash: aws.String(resend.SecretHash(*secret, j.Username, *clientID)),
 				})
 				var already *ciptypes.InvalidParameterException
 				if err != nil && !errors.As(err, &already) {
