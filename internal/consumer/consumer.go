@@ -201,6 +201,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer cancelRecv()
 
 	var receivers, jobs sync.WaitGroup
+	c.loops.Add(1)
 	c.startReceiver(ctx, recvCtx, jobCtx, &receivers, &jobs, 0)
 	<-ctx.Done()
 	stopStart := time.Now()
@@ -233,15 +234,28 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// startReceiver adds a receive loop whose first receive waits wait.
+// startReceiver runs a receive loop, already counted in c.loops, whose first
+// receive waits wait.
 func (c *Consumer) startReceiver(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
-	c.loops.Add(1)
 	receivers.Add(1)
 	go func() {
 		defer receivers.Done()
-		defer c.loops.Add(-1)
-		c.receiveLoop(ctx, recvCtx, jobCtx, receivers, jobs, wait)
+		if !c.receiveLoop(ctx, recvCtx, jobCtx, receivers, jobs, wait) {
+			c.loops.Add(-1)
+		}
 	}()
+}
+
+// addLoop counts one more receive loop, if fewer than Receivers run.
+func (c *Consumer) addLoop() bool {
+	l := c.loops.Load()
+	return l < int64(c.cfg.Receivers) && c.loops.CompareAndSwap(l, l+1)
+}
+
+// dropLoop counts one receive loop less, if more than one runs.
+func (c *Consumer) dropLoop() bool {
+	l := c.loops.Load()
+	return l > 1 && c.loops.CompareAndSwap(l, l-1)
 }
 
 // receiveLoop long-polls while ctx lives, starting a job per message. A full
@@ -253,13 +267,14 @@ func (c *Consumer) startReceiver(ctx, recvCtx, jobCtx context.Context, receivers
 // poll.
 //
 // ctx ends the loop; recvCtx, which outlives it during the stop, is the
-// context of the receive call itself.
-func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) {
+// context of the receive call itself. It reports whether it ended by
+// dropping itself from c.loops.
+func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) (dropped bool) {
 	failures := newReceiveBackoff()
 	for {
 		n, ok := c.reserve(ctx)
 		if !ok {
-			return
+			return false
 		}
 		msgs, err := c.receive(recvCtx, n, wait)
 		if ctx.Err() == nil || err == nil {
@@ -268,13 +283,13 @@ func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, 
 		c.unreserve(n - len(msgs))
 		if err != nil {
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			wait := failures.NextBackOff()
 			c.log.Warn("receive failed; backing off", zap.Error(err), zap.Duration("wait", wait))
 			select {
 			case <-ctx.Done():
-				return
+				return false
 			case <-time.After(wait):
 			}
 			continue
@@ -284,18 +299,16 @@ func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, 
 		wait = c.cfg.WaitTime
 		switch {
 		case len(msgs) == maxBatch && cap(c.slots)-len(c.slots) >= maxBatch && ctx.Err() == nil:
-			if l := c.loops.Load(); l < int64(c.cfg.Receivers) && c.loops.CompareAndSwap(l, l+1) {
-				c.loops.Add(-1) // startReceiver counts it
+			if c.addLoop() {
 				c.startReceiver(ctx, recvCtx, jobCtx, receivers, jobs, wait)
 			}
 		case len(msgs) == 0 && polled:
-			if l := c.loops.Load(); l > 1 && c.loops.CompareAndSwap(l, l-1) {
-				c.loops.Add(1) // the deferred Add(-1) counts it
-				return
+			if c.dropLoop() {
+				return true
 			}
 		}
 		if !c.start(msgs, jobCtx, jobs) {
-			return
+			return false
 		}
 	}
 }
