@@ -345,10 +345,11 @@ func (c *Consumer) start(msgs []*Message, jobCtx context.Context, jobs *sync.Wai
 
 // reserve takes the slots for one receive: a full batch when it can. The
 // batch is maxBatch, or less if ReceiveLimit allows less with nothing in
-// flight, or the pool is smaller; it reserves at most ReceiveLimit(inflight)
-// and the free slots, and waits for jobs to end while the pool still holds
-// enough work (see lowWater). While ReceiveLimit is below 1 it waits for jobs
-// to end (it counts as 1 with nothing in flight). One
+// flight, or the pool is smaller; it reserves at most ReceiveLimit(held),
+// held being the jobs in flight and the slots other receivers hold, and the
+// free slots, and waits for jobs to end while the pool still holds enough
+// work (see lowWater). While ReceiveLimit is below 1 it waits for jobs to end
+// (it counts as 1 with nothing held). One
 // receiver reserves at a time, so that under load receives come back full
 // instead of several receivers sharing the slots as they free up. A receive
 // never asks for more messages than the pool can start at once.
