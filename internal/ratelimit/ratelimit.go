@@ -9,7 +9,7 @@
 //   - A throttle cuts once per round trip: only the throttle of a call that
 //     started after the last cut is a new signal (calls already on their way
 //     when the rate was cut say nothing about the new rate). Each call's
-//     Token (Acquire) carries its place in the order of starts, and every
+//     token (Acquire) carries its place in the order of starts, and every
 //     call reports its result through it, errors included, so this is exact.
 //     CutInterval is the fallback for callers that report without a token.
 //   - The cut is measured: by the share of the calls since the last cut that
@@ -139,17 +139,20 @@ func (l *Limiter) Wait(ctx context.Context) error {
 }
 
 // Acquire blocks until a call may start or ctx ends, like Wait, and returns
-// the call's token: report the call's result with it, whatever the result
+// the call's report function (its token): call it with the call's result,
+// whatever the result
 // (Failed for any answer but a success or a throttle, and for a call that was
 // not made after all), so that the limiter knows which reports are of calls
 // that started after its last cut. This is aws-sdk-go-v2's retry adaptive
 // mode's GetAttemptToken, for the rate instead of a retry quota.
-func (l *Limiter) Acquire(ctx context.Context) (*Token, error) {
+// Only the first report of a token counts.
+func (l *Limiter) Acquire(ctx context.Context) (report func(Result), err error) {
 	seq, err := l.start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Token{l: l, seq: seq}, nil
+	t := &token{l: l, seq: seq}
+	return t.report, nil
 }
 
 // start waits for the call's turn and counts it as issued, returning its
@@ -192,16 +195,15 @@ const (
 	Failed
 )
 
-// Token is one started call, from Acquire.
-type Token struct {
+// token is one started call, from Acquire.
+type token struct {
 	l    *Limiter
-	seq  uint64
+	seq  uint64 // its place in the order of starts
 	once sync.Once
 }
 
-// Report tells the limiter what the call came to; only the first report of
-// a token counts.
-func (t *Token) Report(r Result) {
+// report tells the limiter what the call came to, once.
+func (t *token) report(r Result) {
 	t.once.Do(func() {
 		l := t.l
 		l.mu.Lock()
