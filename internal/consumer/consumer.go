@@ -97,6 +97,11 @@ type Config struct {
 	// number held (jobs in flight and slots other receivers hold). Below 1,
 	// the receiver waits for jobs to end; with nothing held it counts as 1.
 	ReceiveLimit func(inflight int) int
+	// ReceiveGate, if set, is called before each receive (before its slots
+	// are reserved) and the receive waits until it returns; an error (ctx
+	// ended) ends the receive loop. The worker holds receives with it while
+	// Cognito is down, so that no long poll is open then.
+	ReceiveGate func(ctx context.Context) error
 
 	Logger   *zap.Logger // default: no logs
 	Observer Observer    // default: none
@@ -182,7 +187,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	deadline := c.cfg.ShutdownTimeout
 	flushReserve := min(deadline/4, 3*time.Second)
 
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobCtx, cancelJobs := context.WithCancel(WithStopping(context.WithoutCancel(ctx), ctx.Done()))
 	defer cancelJobs()
 	ackCtx, cancelAcks := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAcks()
@@ -272,6 +277,11 @@ func (c *Consumer) dropLoop() bool {
 func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) (dropped bool) {
 	failures := newReceiveBackoff()
 	for {
+		if gate := c.cfg.ReceiveGate; gate != nil {
+			if err := gate(ctx); err != nil {
+				return false
+			}
+		}
 		n, ok := c.reserve(ctx)
 		if !ok {
 			return false
@@ -493,6 +503,24 @@ func (c *Consumer) exec(ctx context.Context, m *Message) (action Action) {
 		action = Retry{}
 	}
 	return action
+}
+
+type stoppingKey struct{}
+
+// WithStopping marks a job context with the channel that is closed when the
+// consumer stops receiving, as Run does for its jobs (and tests of handlers).
+func WithStopping(ctx context.Context, stop <-chan struct{}) context.Context {
+	return context.WithValue(ctx, stoppingKey{}, stop)
+}
+
+// Stopping returns a channel that is closed when the consumer that handed
+// a Handler ctx starts to stop (no new receives). A job's ctx itself ends
+// only when the shutdown timeout runs out (a hard cancel); between the two a
+// handler should start nothing new (no new call, no wait) but may finish
+// what is under way. It returns nil (never closed) for other contexts.
+func Stopping(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(stoppingKey{}).(<-chan struct{})
+	return ch
 }
 
 type nopObserver struct{}
