@@ -1,6 +1,9 @@
 // Package admin serves the worker's operational HTTP endpoints: /metrics
 // (Prometheus), /healthz (the process is alive and its loops run) and /readyz
-// (SQS answered the latest receive).
+// (SQS answered the latest receive and Cognito is not judged down).
+//
+// /healthz never fails because AWS is unreachable: an orchestrator restarts
+// a task whose health check fails, and a restart cannot fix Cognito or SQS.
 package admin
 
 import (
@@ -17,9 +20,10 @@ import (
 // Health is the state /healthz and /readyz report. It is safe for
 // concurrent use; its zero value is alive and not ready.
 type Health struct {
-	stopping atomic.Bool
-	ready    atomic.Bool
-	failures atomic.Int64 // consecutive failed receives
+	stopping    atomic.Bool
+	ready       atomic.Bool
+	cognitoDown atomic.Bool
+	failures    atomic.Int64 // consecutive failed receives
 }
 
 // NotReadyAfter is the number of consecutive failed receives after which
@@ -41,8 +45,25 @@ func (h *Health) Received(_ int, err error) {
 // Stopping marks the worker as shutting down: no longer ready.
 func (h *Health) Stopping() { h.stopping.Store(true); h.ready.Store(false) }
 
+// CognitoDown records whether Cognito is judged down: not ready while it is
+// (the worker holds its jobs and receives none), alive all the same.
+func (h *Health) CognitoDown(down bool) { h.cognitoDown.Store(down) }
+
 // Ready reports readiness.
-func (h *Health) Ready() bool { return h.ready.Load() && !h.stopping.Load() }
+func (h *Health) Ready() bool { return h.readiness() == "" }
+
+// readiness is "" when ready, else why not.
+func (h *Health) readiness() string {
+	switch {
+	case h.stopping.Load():
+		return "stopping"
+	case h.cognitoDown.Load():
+		return "cognito down"
+	case !h.ready.Load():
+		return "sqs not answering"
+	}
+	return ""
+}
 
 // Handler returns the mux of the three endpoints.
 func Handler(h *Health, g prometheus.Gatherer) http.Handler {
@@ -52,8 +73,8 @@ func Handler(h *Health, g prometheus.Gatherer) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !h.Ready() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if why := h.readiness(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -73,7 +94,11 @@ func Start(addr string, handler http.Handler) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
+	// A scraper or a probe that stalls must not hold a connection (and a
+	// goroutine) for ever: bounded reads, writes (a /metrics answer is
+	// small) and idle keep-alives.
+	s := &Server{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, ln: ln}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			_ = err // Serve fails only when the listener does; Close reports it

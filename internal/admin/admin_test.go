@@ -34,7 +34,10 @@ func TestReadiness(t *testing.T) {
 		{func() { h.Received(0, errors.New("x")) }, http.StatusOK},                 // two
 		{func() { h.Received(0, errors.New("x")) }, http.StatusServiceUnavailable}, // three in a row
 		{func() { h.Received(3, nil) }, http.StatusOK},                             // recovered
-		{func() { h.Stopping() }, http.StatusServiceUnavailable},                   // shutting down
+		{func() { h.CognitoDown(true) }, http.StatusServiceUnavailable},            // Cognito judged down: alive, not ready
+		{func() { h.Received(0, nil) }, http.StatusServiceUnavailable},
+		{func() { h.CognitoDown(false) }, http.StatusOK},         // back
+		{func() { h.Stopping() }, http.StatusServiceUnavailable}, // shutting down
 		{func() { h.Received(1, nil) }, http.StatusServiceUnavailable},
 	}
 	for i, s := range steps {

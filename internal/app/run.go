@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/resend-worker/resend-worker/internal/admin"
+	"github.com/resend-worker/resend-worker/internal/breaker"
 	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/cooldown"
@@ -84,6 +86,7 @@ type Worker struct {
 	Health   *admin.Health
 	Metrics  *metrics.Metrics
 	Limiter  *ratelimit.Limiter
+	Breaker  *breaker.Breaker
 	consumer *consumer.Consumer
 	log      *zap.Logger
 	cfg      config.Config
@@ -103,6 +106,8 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	limCfg := ratelimit.Tuned(cfg.MaxRPS)
 	limCfg.OnChange = m.RateLimit.Set
 	lim := ratelimit.New(limCfg)
+	brk := breaker.New(breaker.Config{OnChange: outageSignals(log, health, m)})
+	held := &atomic.Int64{} // jobs the consumer holds
 	proc := processor.New(processor.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -112,6 +117,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
 		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
 		Limiter:  lim,
+		Breaker:  brk,
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
 		Cooldown: cooldown.New(cfg.UserCooldown, nil),
 		Hasher:   redact.NewHasher(nil),
@@ -125,14 +131,15 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 		VisibilityTimeout: visibility,
 		ShutdownTimeout:   cfg.ShutdownTimeout,
 		FlushInterval:     flushInterval,
-		ReceiveLimit:      receiveLimit(lim),
+		ReceiveLimit:      receiveLimit(lim, brk),
+		ReceiveGate:       receiveGate(brk, held),
 		Logger:            log,
-		Observer:          consumerObserver{health, m},
+		Observer:          consumerObserver{health, m, held},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{Health: health, Metrics: m, Limiter: lim, consumer: c, log: log, cfg: cfg}, nil
+	return &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, consumer: c, log: log, cfg: cfg}, nil
 }
 
 // visibilityFor is the visibility timeout asked for on receive: 30 s, the
@@ -150,12 +157,46 @@ const flushInterval = time.Second
 // held (0 or less: the consumer waits for jobs to end before it receives).
 // Two seconds keeps a full batch of 10 at 5 calls/s and up; a short horizon
 // keeps processes sharing a quota finishing together (with 5 s, the last one
-// drained its backlog alone at its share of the quota).
-func receiveLimit(lim *ratelimit.Limiter) func(inflight int) int {
+// drained its backlog alone at its share of the quota). While Cognito is
+// down only one call at a time can start (a probe): a receive the gate lets
+// through then asks for one message, the probe's.
+func receiveLimit(lim *ratelimit.Limiter, brk *breaker.Breaker) func(inflight int) int {
 	const horizon = 2 * time.Second
 	return func(inflight int) int {
+		if brk.Down() {
+			return 1 - inflight
+		}
 		canStart := int(math.Ceil(lim.Rate() * horizon.Seconds()))
 		return canStart - inflight
+	}
+}
+
+// receiveGate holds receives while Cognito is judged down: no long poll is
+// open then (a message it brought would wait for Cognito, hidden, and one
+// whose client gave up would stay hidden for the visibility timeout). When
+// no job is held, none can probe: the gate then lets one receive through
+// when a probe is due, and the job it brings is the probe.
+func receiveGate(brk *breaker.Breaker, held *atomic.Int64) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		return brk.WaitReceive(ctx, func() bool { return held.Load() == 0 })
+	}
+}
+
+// outageSignals marks each change of the breaker's state: one log line (warn
+// when down, with the error code that tripped it and the numbers it judged
+// by; info when back), the resend_cognito_outage gauge and readiness.
+func outageSignals(log *zap.Logger, health *admin.Health, m *metrics.Metrics) func(breaker.Change) {
+	return func(c breaker.Change) {
+		health.CognitoDown(c.Down)
+		if c.Down {
+			m.CognitoOutage.Set(1)
+			log.Warn("cognito down: holding jobs, receiving none, probing",
+				zap.String("error_code", c.Code), zap.Int("failures", c.Failures), zap.Int("calls", c.Calls),
+				zap.Float64("failure_share", math.Round(c.Share*1000)/1000))
+			return
+		}
+		m.CognitoOutage.Set(0)
+		log.Info("cognito back: resuming", zap.Int64("down_ms", c.Duration.Milliseconds()), zap.Int("probes", c.Probes))
 	}
 }
 
@@ -193,9 +234,13 @@ func (o observer) CognitoCall(code string, d time.Duration) {
 }
 
 type consumerObserver struct {
-	h *admin.Health
-	m *metrics.Metrics
+	h    *admin.Health
+	m    *metrics.Metrics
+	held *atomic.Int64
 }
 
 func (o consumerObserver) Received(n int, err error) { o.h.Received(n, err) }
-func (o consumerObserver) InFlight(delta int)        { o.m.InFlight.Add(float64(delta)) }
+func (o consumerObserver) InFlight(delta int) {
+	o.held.Add(int64(delta))
+	o.m.InFlight.Add(float64(delta))
+}

@@ -18,6 +18,7 @@ type Metrics struct {
 	InFlight         prometheus.Gauge       // resend_inflight_jobs
 	RateLimit        prometheus.Gauge       // resend_cognito_rate_limit
 	CognitoDurations prometheus.Histogram   // resend_cognito_request_duration_seconds
+	CognitoOutage    prometheus.Gauge       // resend_cognito_outage
 }
 
 // Outcomes are the values of resend_jobs_total's outcome label.
@@ -45,8 +46,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "resend_cognito_request_duration_seconds", Help: "Duration of ResendConfirmationCode calls.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
+		CognitoOutage: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resend_cognito_outage", Help: "1 while the worker judges Cognito down (holding jobs, probing), else 0.",
+		}),
 	}
-	reg.MustRegister(m.Jobs, m.CognitoRequests, m.SQSRequests, m.InFlight, m.RateLimit, m.CognitoDurations)
+	reg.MustRegister(m.Jobs, m.CognitoRequests, m.SQSRequests, m.InFlight, m.RateLimit, m.CognitoDurations, m.CognitoOutage)
 	for _, o := range Outcomes {
 		m.Jobs.WithLabelValues(o)
 	}
