@@ -2,31 +2,17 @@ package cognitoemu
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 )
 
-// stepClock is a clock tests move by hand.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *stepClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestOutageFor: an outage fails every call, for every user, for its
 // duration, then ends by itself.
 func TestOutageFor(t *testing.T) {
-	clk := &stepClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	e := newEmu(t, Options{Clock: clk.now})
+	clk := newFakeClock()
+	e := newEmu(t, Options{Clock: clk.Now})
 	if err := e.Outage(5*time.Second, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +23,11 @@ func TestOutageFor(t *testing.T) {
 			t.Errorf("status = %d, want 500", got)
 		}
 	}
-	clk.add(4999 * time.Millisecond)
+	clk.Advance(4999 * time.Millisecond)
 	if _, err := e.resend(t, publicClient, alice); err == nil {
 		t.Fatal("call succeeded before the outage's end")
 	}
-	clk.add(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	if _, err := e.resend(t, publicClient, alice); err != nil {
 		t.Fatalf("call after the outage: %v", err)
 	}
