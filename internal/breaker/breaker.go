@@ -97,7 +97,7 @@ func (b *Breaker) sleep(ctx context.Context, wait time.Duration) error {
 
 // Report gives a permit back with what its call said about Cognito (Neutral
 // if no call was made).
-func (b *Breaker) Report(p Permit, ev Evidence, code string) {
+func (b *Breaker) Report(p Permit, r Result) {
 	b.mu.Lock()
 	var c *Change
 	switch {
@@ -105,10 +105,10 @@ func (b *Breaker) Report(p Permit, ev Evidence, code string) {
 		// A call that started before the last change of state: it says
 		// nothing about the state now.
 	case p.probe:
-		c = b.m.probeResult(b.cfg.Now(), ev, b.cfg.Rand())
+		c = b.m.probeResult(b.cfg.Now(), r.Evidence, b.cfg.Rand())
 		b.wake()
 	default:
-		c = b.m.record(b.cfg.Now(), ev, code, b.cfg.Rand())
+		c = b.m.record(b.cfg.Now(), r, b.cfg.Rand())
 		if c != nil {
 			b.wake()
 		}

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,7 +20,7 @@ func tripped(t *testing.T, cfg Config) (*Breaker, *[]Change, *sync.Mutex) {
 		if err != nil || p.Probe() {
 			t.Fatalf("closed Allow: %v %v", p, err)
 		}
-		b.Report(p, Down, "HTTP503")
+		b.Report(p, Result{Evidence: Down, Code: "HTTP503", Job: fmt.Sprint(i)})
 	}
 	if !b.Down() {
 		t.Fatal("not down after 10 outage errors")
@@ -46,7 +47,7 @@ func TestAllowOneProbeAtATime(t *testing.T) {
 					return
 				}
 				if !p.Probe() {
-					b.Report(p, Up, "")
+					b.Report(p, Result{Evidence: Up})
 					return
 				}
 				n := out.Add(1)
@@ -58,7 +59,7 @@ func TestAllowOneProbeAtATime(t *testing.T) {
 				if probes.Add(1) > 3 {
 					ev = Up
 				}
-				b.Report(p, ev, "")
+				b.Report(p, Result{Evidence: ev})
 			}
 		}()
 	}
@@ -96,10 +97,10 @@ func TestStaleReportIgnored(t *testing.T) {
 	early, _ := b.Allow(context.Background())
 	for i := 0; i < 10; i++ {
 		p, _ := b.Allow(context.Background())
-		b.Report(p, Down, "X")
+		b.Report(p, Result{Evidence: Down, Code: "X", Job: fmt.Sprint(i)})
 	}
-	b.Report(early, Up, "")
-	b.Report(early, Up, "")
+	b.Report(early, Result{Evidence: Up})
+	b.Report(early, Result{Evidence: Up})
 	if !b.Down() {
 		t.Fatal("a stale report closed the breaker")
 	}

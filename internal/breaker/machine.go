@@ -7,7 +7,9 @@
 // answered) counts for it; a throttle, a call we cancelled ourselves and other
 // per-request failures say nothing (Neutral). Cognito is judged down when,
 // over the recent calls (at least MinCalls of the last Window within MaxAge),
-// the share of outage errors reaches TripShare. While down, callers wait in
+// the share of outage errors reaches TripShare and they came from at least
+// MinJobs different jobs (one job whose calls keep failing, a poison
+// message, is not an outage, however quiet the rest of the queue). While down, callers wait in
 // Allow; one of them at a time becomes the probe, first ProbeInterval after
 // the trip, then at an interval doubled after each failed probe up to
 // MaxProbeInterval, with jitter. CloseAfter successful probes in a row close
@@ -47,6 +49,9 @@ const (
 // Config tunes the judgement; the zero value of each field means its
 // default.
 type Config struct {
+	// MinJobs is the fewest different jobs whose calls failed among the
+	// outage errors judged; default 3.
+	MinJobs int
 	// Window is how many of the most recent calls are judged; default 40.
 	Window int
 	// MaxAge drops calls older than this from the window; default 30s.
@@ -88,6 +93,9 @@ func (c Config) WithDefaults() Config {
 		c.MinCalls = 10
 	}
 	c.MinCalls = min(c.MinCalls, c.Window)
+	if c.MinJobs <= 0 {
+		c.MinJobs = 3
+	}
 	if c.TripShare <= 0 || c.TripShare > 1 {
 		c.TripShare = 0.85
 	}
@@ -124,6 +132,14 @@ type Change struct {
 type sample struct {
 	at   time.Time
 	down bool
+	job  string
+}
+
+// Result is what one call said, for Report.
+type Result struct {
+	Evidence Evidence
+	Code     string // the error code ("" for a success)
+	Job      string // which job made the call (its message id)
 }
 
 // machine is the breaker's state and its pure decisions: every method takes
@@ -154,31 +170,33 @@ func (m *machine) wait(d time.Duration, jitter float64) time.Duration {
 // breaker, and the numbers it judged by.
 func (m *machine) judge() (trip bool, failures, calls int, share float64) {
 	calls = len(m.window)
+	jobs := map[string]bool{}
 	for _, s := range m.window {
 		if s.down {
 			failures++
+			jobs[s.job] = true
 		}
 	}
 	if calls == 0 {
 		return false, 0, 0, 0
 	}
 	share = float64(failures) / float64(calls)
-	return calls >= m.cfg.MinCalls && share >= m.cfg.TripShare, failures, calls, share
+	return calls >= m.cfg.MinCalls && share >= m.cfg.TripShare && len(jobs) >= m.cfg.MinJobs, failures, calls, share
 }
 
 // record adds the evidence of a call made while closed and trips the
 // breaker when the window says so.
-func (m *machine) record(now time.Time, ev Evidence, code string, jitter float64) *Change {
-	if m.down || ev == Neutral {
+func (m *machine) record(now time.Time, r Result, jitter float64) *Change {
+	if m.down || r.Evidence == Neutral {
 		return nil
 	}
-	m.window = append(m.window, sample{at: now, down: ev == Down})
+	m.window = append(m.window, sample{at: now, down: r.Evidence == Down, job: r.Job})
 	drop := max(len(m.window)-m.cfg.Window, 0)
 	for drop < len(m.window) && now.Sub(m.window[drop].at) > m.cfg.MaxAge {
 		drop++
 	}
 	m.window = append(m.window[:0], m.window[drop:]...)
-	if ev != Down {
+	if r.Evidence != Down {
 		return nil
 	}
 	trip, failures, calls, share := m.judge()
@@ -188,7 +206,7 @@ func (m *machine) record(now time.Time, ev Evidence, code string, jitter float64
 	m.down, m.gen, m.window = true, m.gen+1, m.window[:0]
 	m.since, m.interval, m.probing, m.successes, m.probes = now, m.cfg.ProbeInterval, false, 0, 0
 	m.nextProbe = now.Add(m.wait(m.interval, jitter))
-	return &Change{Down: true, Code: code, Failures: failures, Calls: calls, Share: share}
+	return &Change{Down: true, Code: r.Code, Failures: failures, Calls: calls, Share: share}
 }
 
 // probeDue says whether a probe may start now, and if not, how long until

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -14,12 +15,13 @@ type step struct {
 	ev     Evidence
 	probe  bool    // a probe's result (else a call made while closed)
 	jitter float64 // the draw for this step
+	job    string  // the job that made the call
 }
 
 func calls(from time.Duration, every time.Duration, evs ...Evidence) []step {
 	out := make([]step, len(evs))
 	for i, ev := range evs {
-		out[i] = step{at: from + time.Duration(i)*every, ev: ev}
+		out[i] = step{at: from + time.Duration(i)*every, ev: ev, job: fmt.Sprint("job-", i%4)}
 	}
 	return out
 }
@@ -48,13 +50,27 @@ func run(t *testing.T, cfg Config, steps []step) ([]Change, *machine) {
 			m.startProbe()
 			c = m.probeResult(now, s.ev, s.jitter)
 		} else {
-			c = m.record(now, s.ev, "InternalErrorException", s.jitter)
+			c = m.record(now, Result{Evidence: s.ev, Code: "InternalErrorException", Job: s.job}, s.jitter)
 		}
 		if c != nil {
 			out = append(out, *c)
 		}
 	}
 	return out, m
+}
+
+func onlyJob(steps []step, job string) []step {
+	for i := range steps {
+		steps[i].job = job
+	}
+	return steps
+}
+
+func alternate(steps []step, jobs int) []step {
+	for i := range steps {
+		steps[i].job = fmt.Sprint("job-", i%jobs)
+	}
+	return steps
 }
 
 func TestMachineTrip(t *testing.T) {
@@ -76,6 +92,10 @@ func TestMachineTrip(t *testing.T) {
 		// The window is the last 40 calls: once the successes fall out of
 		// it, 34 of 40 trips it.
 		{"old successes leave the window", calls(0, 10*ms, append(repeat(Up, 20), repeat(Down, 34)...)...), true, 34, 40},
+		// One job failing over and over, nothing else running: a poison
+		// message, not an outage.
+		{"one job's failures are not an outage", onlyJob(calls(0, 50*ms, repeat(Down, 30)...), "poison"), false, 0, 0},
+		{"two jobs' failures are not either", alternate(calls(0, 50*ms, repeat(Down, 30)...), 2), false, 0, 0},
 		// Calls older than MaxAge leave the window.
 		{"outage errors spread thinly over time", calls(0, 4*time.Second, repeat(Down, 12)...), false, 0, 0},
 	}
@@ -166,9 +186,9 @@ func TestMachineProbes(t *testing.T) {
 	t.Run("calls made while closed after a trip say nothing", func(t *testing.T) {
 		m := newMachine(Config{}.WithDefaults())
 		for i := 0; i < 10; i++ {
-			m.record(t0, Down, "X", 0)
+			m.record(t0, Result{Evidence: Down, Code: "X", Job: fmt.Sprint(i)}, 0)
 		}
-		if c := m.record(t0, Up, "", 0); c != nil || !m.down {
+		if c := m.record(t0, Result{Evidence: Up}, 0); c != nil || !m.down {
 			t.Fatalf("a call while down changed the state")
 		}
 	})
@@ -189,7 +209,7 @@ func TestMachineBrownOut(t *testing.T) {
 		if rng.Float64() < 0.3 {
 			ev = Down
 		}
-		if c := m.record(now, ev, "InternalErrorException", rng.Float64()); c != nil {
+		if c := m.record(now, Result{Evidence: ev, Code: "InternalErrorException", Job: fmt.Sprint(i % 16)}, rng.Float64()); c != nil {
 			t.Fatalf("a 30%% brown-out tripped it after %d calls: %+v", i, c)
 		}
 	}

@@ -54,7 +54,7 @@ type Limiter interface {
 // it is, until the caller may probe; every permit is reported back.
 type Breaker interface {
 	Allow(ctx context.Context) (breaker.Permit, error)
-	Report(p breaker.Permit, ev breaker.Evidence, code string)
+	Report(p breaker.Permit, r breaker.Result)
 	Down() bool
 }
 
@@ -323,7 +323,7 @@ func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, 
 		}
 		report, err := p.limiter.Acquire(wctx)
 		if err != nil {
-			p.breaker.Report(permit, breaker.Neutral, "")
+			p.breaker.Report(permit, breaker.Result{Job: m.ID})
 			return err
 		}
 		*held = *held || permit.Probe()
@@ -334,7 +334,7 @@ func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, 
 		code := callCode(o, err)
 		p.obs.CognitoCall(code, p.now().Sub(start))
 		report(limiterResult(err))
-		p.breaker.Report(permit, Evidence(err), code)
+		p.breaker.Report(permit, breaker.Result{Evidence: Evidence(err), Code: code, Job: m.ID})
 		if err != nil {
 			p.log.Debug("cognito attempt failed", zap.String("msg_id", m.ID), zap.Int("attempt", attempt),
 				zap.String("error_code", code), zap.Bool("probe", permit.Probe()))
@@ -478,9 +478,9 @@ func classify(err error) retry.Class {
 // neverDown is the breaker of a processor built without one.
 type neverDown struct{}
 
-func (neverDown) Allow(context.Context) (breaker.Permit, error)   { return breaker.Permit{}, nil }
-func (neverDown) Report(breaker.Permit, breaker.Evidence, string) {}
-func (neverDown) Down() bool                                      { return false }
+func (neverDown) Allow(context.Context) (breaker.Permit, error) { return breaker.Permit{}, nil }
+func (neverDown) Report(breaker.Permit, breaker.Result)         {}
+func (neverDown) Down() bool                                    { return false }
 
 // NopObserver counts nothing.
 type NopObserver struct{}

@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -312,7 +313,7 @@ func trippedBreaker(t *testing.T, cfg breaker.Config) *breaker.Breaker {
 	b := breaker.New(cfg)
 	for i := 0; i < 10; i++ {
 		p, _ := b.Allow(context.Background())
-		b.Report(p, breaker.Down, "InternalErrorException")
+		b.Report(p, breaker.Result{Evidence: breaker.Down, Code: "InternalErrorException", Job: fmt.Sprint(i)})
 	}
 	if !b.Down() {
 		t.Fatal("breaker not down")
