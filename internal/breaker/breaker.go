@@ -45,6 +45,14 @@ func (b *Breaker) Down() bool {
 	return b.m.down
 }
 
+// Suspect reports whether Cognito is judged down or, by the recent calls,
+// suspected down (see Config.SuspectShare).
+func (b *Breaker) Suspect() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m.suspect(b.cfg.Now())
+}
+
 // wake tells every waiter to look again; b.mu is held.
 func (b *Breaker) wake() {
 	close(b.changed)

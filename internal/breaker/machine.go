@@ -63,6 +63,13 @@ type Config struct {
 	// odds of 1 in 7,000 over its first ten calls (9 of 10 failing) and far
 	// less once the window holds more.
 	TripShare float64
+	// SuspectShare is the share of outage errors (over at least MinCalls
+	// calls, from at least MinJobs jobs) at which Cognito is suspected down
+	// before the window is damning enough to trip: a job whose retry
+	// budget ends then is held (Suspect) rather than put back, so that no
+	// receive is spent on the outage while it is being judged; default
+	// 0.5, above a brown-out's share.
+	SuspectShare float64
 	// ProbeInterval is the wait before the first probe; default 1s.
 	ProbeInterval time.Duration
 	// MaxProbeInterval caps the interval, doubled after each failed probe;
@@ -98,6 +105,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.TripShare <= 0 || c.TripShare > 1 {
 		c.TripShare = 0.85
+	}
+	if c.SuspectShare <= 0 || c.SuspectShare > c.TripShare {
+		c.SuspectShare = min(0.5, c.TripShare)
 	}
 	if c.ProbeInterval <= 0 {
 		c.ProbeInterval = time.Second
@@ -164,6 +174,27 @@ func newMachine(cfg Config) *machine { return &machine{cfg: cfg} }
 // wait returns the jittered interval d: uniform in [d(1-Jitter), d].
 func (m *machine) wait(d time.Duration, jitter float64) time.Duration {
 	return time.Duration(float64(d) * (1 - m.cfg.Jitter*jitter))
+}
+
+// suspect says whether Cognito is down or suspected down at now: the
+// window's calls since MaxAge ago reach SuspectShare of outage errors.
+func (m *machine) suspect(now time.Time) bool {
+	if m.down {
+		return true
+	}
+	i := 0
+	for i < len(m.window) && now.Sub(m.window[i].at) > m.cfg.MaxAge {
+		i++
+	}
+	calls, failures, jobs := 0, 0, map[string]bool{}
+	for _, s := range m.window[i:] {
+		calls++
+		if s.down {
+			failures++
+			jobs[s.job] = true
+		}
+	}
+	return calls >= m.cfg.MinCalls && len(jobs) >= m.cfg.MinJobs && float64(failures) >= m.cfg.SuspectShare*float64(calls)
 }
 
 // judge says whether the window, ending with an outage error, trips the

@@ -215,9 +215,36 @@ func TestMachineBrownOut(t *testing.T) {
 	}
 }
 
+func TestMachineSuspect(t *testing.T) {
+	ms := time.Millisecond
+	cases := []struct {
+		name  string
+		steps []step
+		at    time.Duration
+		want  bool
+	}{
+		{"half of 20 failing, from several jobs", calls(0, 10*ms, append(repeat(Up, 10), repeat(Down, 10)...)...), time.Second, true},
+		{"a third failing", calls(0, 10*ms, append(repeat(Up, 20), repeat(Down, 10)...)...), time.Second, false},
+		{"too few calls", calls(0, 10*ms, repeat(Down, 6)...), time.Second, false},
+		{"one job failing", onlyJob(calls(0, 10*ms, append(repeat(Up, 5), repeat(Down, 8)...)...), "poison"), time.Second, false},
+		{"old failures forgotten", calls(0, 10*ms, append(repeat(Up, 10), repeat(Down, 9)...)...), time.Minute, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, m := run(t, Config{}, tc.steps)
+			if m.down {
+				t.Fatal("tripped")
+			}
+			if got := m.suspect(t0.Add(tc.at)); got != tc.want {
+				t.Fatalf("suspect = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestConfigDefaults(t *testing.T) {
 	c := Config{Window: 5, MinCalls: 10, ProbeInterval: time.Minute}.WithDefaults()
-	if c.MinCalls != 5 || c.MaxProbeInterval != time.Minute || c.TripShare != 0.85 || c.CloseAfter != 2 {
+	if c.MinCalls != 5 || c.MaxProbeInterval != time.Minute || c.TripShare != 0.85 || c.SuspectShare != 0.5 || c.CloseAfter != 2 || c.MinJobs != 3 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

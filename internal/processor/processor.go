@@ -56,6 +56,7 @@ type Breaker interface {
 	Allow(ctx context.Context) (breaker.Permit, error)
 	Report(p breaker.Permit, r breaker.Result)
 	Down() bool
+	Suspect() bool // down, or suspected down by the recent calls
 }
 
 // Cooldown remembers users just sent a code (cooldown.Set).
@@ -283,7 +284,10 @@ func (p *Processor) waitContext(ctx context.Context, m *consumer.Message) (conte
 // transient error while Cognito is judged down or after the job was held by
 // the breaker, the job keeps trying in process with a fresh budget (the
 // heartbeat keeps its message invisible; the limiter, or the breaker's
-// probes, space the calls). So neither throttling nor an outage requeues a
+// probes, space the calls). A job whose budget ends while the breaker only
+// suspects an outage (most recent calls failing, not yet enough to trip)
+// is held too, so that the seconds it takes to judge do not cost a receive.
+// So neither throttling nor an outage requeues a
 // job or uses up a receive of MAX_RECEIVES. Only the stop and the hold
 // limit end that.
 func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job) (resend.Outcome, int, error, error) {
@@ -297,11 +301,13 @@ func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job)
 		switch {
 		case err == nil || errors.Is(err, resend.ErrPermanent):
 			return outcome, total, err, nil
+		case errors.Is(err, errStopping):
+			return outcome, total, err, errStopping
 		case wctx.Err() != nil:
 			return outcome, total, err, context.Cause(wctx)
 		case errors.Is(err, resend.ErrThrottled):
 			continue
-		case errors.Is(err, resend.ErrTransient) && (held || p.breaker.Down()):
+		case errors.Is(err, resend.ErrTransient) && (held || p.breaker.Suspect()):
 			continue
 		}
 		return outcome, total, err, nil
@@ -313,7 +319,13 @@ func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job)
 // when the breaker kept an attempt waiting (or made it a probe).
 func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, j job.Job, held *bool) (resend.Outcome, int, error) {
 	var outcome resend.Outcome
+	stop := consumer.Stopping(ctx)
 	attempts, err := p.retrier.Do(wctx, func(_ context.Context, attempt int) error {
+		select {
+		case <-stop: // wctx ends with it too, a moment later
+			return errStopping
+		default:
+		}
 		if p.breaker.Down() {
 			*held = true
 		}
@@ -443,7 +455,7 @@ func codeOf(err error) string {
 	if errors.As(err, &ce) {
 		return ce.Code
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errStopping) {
 		return "Cancelled"
 	}
 	return "UnknownError"
@@ -461,6 +473,8 @@ func callCode(o resend.Outcome, err error) string {
 
 func classify(err error) retry.Class {
 	switch {
+	case errors.Is(err, errStopping):
+		return retry.Permanent
 	case errors.Is(err, resend.ErrPermanent):
 		return retry.Permanent
 	case errors.Is(err, resend.ErrThrottled):
@@ -481,6 +495,7 @@ type neverDown struct{}
 func (neverDown) Allow(context.Context) (breaker.Permit, error) { return breaker.Permit{}, nil }
 func (neverDown) Report(breaker.Permit, breaker.Result)         {}
 func (neverDown) Down() bool                                    { return false }
+func (neverDown) Suspect() bool                                 { return false }
 
 // NopObserver counts nothing.
 type NopObserver struct{}
