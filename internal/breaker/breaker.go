@@ -103,6 +103,15 @@ func (b *Breaker) sleep(ctx context.Context, wait time.Duration) error {
 	return nil
 }
 
+// Current reports whether a permit is still good: a probe's always is; a
+// plain permit is not once the breaker has tripped since Allow gave it (a
+// call that waited for the rate limiter meanwhile should not go out).
+func (b *Breaker) Current(p Permit) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return p.probe || p.gen == b.m.gen
+}
+
 // Report gives a permit back with what its call said about Cognito (Neutral
 // if no call was made).
 func (b *Breaker) Report(p Permit, r Result) {

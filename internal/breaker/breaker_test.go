@@ -106,6 +106,27 @@ func TestStaleReportIgnored(t *testing.T) {
 	}
 }
 
+// TestCurrent: a permit given before a trip is no longer current after it;
+// a probe's is.
+func TestCurrent(t *testing.T) {
+	b := New(Config{ProbeInterval: time.Millisecond})
+	early, _ := b.Allow(context.Background())
+	if !b.Current(early) {
+		t.Fatal("a fresh permit is not current")
+	}
+	for i := 0; i < 10; i++ {
+		p, _ := b.Allow(context.Background())
+		b.Report(p, Result{Evidence: Down, Code: "X", Job: fmt.Sprint(i)})
+	}
+	if b.Current(early) {
+		t.Fatal("a permit from before the trip is still current")
+	}
+	probe, err := b.Allow(context.Background())
+	if err != nil || !probe.Probe() || !b.Current(probe) {
+		t.Fatalf("probe permit %v %v, current %v", probe, err, b.Current(probe))
+	}
+}
+
 // TestWaitReceive: while down, a receiver waits while jobs are held (they
 // will probe) and goes ahead when nothing is held and a probe is due.
 func TestWaitReceive(t *testing.T) {

@@ -7,7 +7,9 @@
 // answered) counts for it; a throttle, a call we cancelled ourselves and other
 // per-request failures say nothing (Neutral). Cognito is judged down when,
 // over the recent calls (at least MinCalls of the last Window within MaxAge),
-// the share of outage errors reaches TripShare and they came from at least
+// the share of outage errors reaches TripShare, or the last TripRun calls
+// were all outage errors (so that successes from before the incident do not
+// delay the judgement), and they came from at least
 // MinJobs different jobs (one job whose calls keep failing, a poison
 // message, is not an outage, however quiet the rest of the queue). While down, callers wait in
 // Allow; one of them at a time becomes the probe, first ProbeInterval after
@@ -63,6 +65,11 @@ type Config struct {
 	// odds of 1 in 7,000 over its first ten calls (9 of 10 failing) and far
 	// less once the window holds more.
 	TripShare float64
+	// TripRun is a run of outage errors in a row (no success or permanent
+	// error between them) that trips the breaker whatever came before it;
+	// default 20. A 30 % brown-out makes such a run with odds of 1 in 10^10
+	// per call.
+	TripRun int
 	// SuspectShare is the share of outage errors (over at least MinCalls
 	// calls, from at least MinJobs jobs) at which Cognito is suspected down
 	// before the window is damning enough to trip: a job whose retry
@@ -105,6 +112,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.TripShare <= 0 || c.TripShare > 1 {
 		c.TripShare = 0.85
+	}
+	if c.TripRun <= 0 {
+		c.TripRun = 20
 	}
 	if c.SuspectShare <= 0 || c.SuspectShare > c.TripShare {
 		c.SuspectShare = min(0.5, c.TripShare)
@@ -212,7 +222,19 @@ func (m *machine) judge() (trip bool, failures, calls int, share float64) {
 		return false, 0, 0, 0
 	}
 	share = float64(failures) / float64(calls)
-	return calls >= m.cfg.MinCalls && share >= m.cfg.TripShare && len(jobs) >= m.cfg.MinJobs, failures, calls, share
+	if calls >= m.cfg.MinCalls && share >= m.cfg.TripShare && len(jobs) >= m.cfg.MinJobs {
+		return true, failures, calls, share
+	}
+	// A run of outage errors at the window's end.
+	run, runJobs := 0, map[string]bool{}
+	for i := len(m.window) - 1; i >= 0 && m.window[i].down; i-- {
+		run++
+		runJobs[m.window[i].job] = true
+	}
+	if run >= m.cfg.TripRun && len(runJobs) >= m.cfg.MinJobs {
+		return true, failures, calls, share
+	}
+	return false, failures, calls, share
 }
 
 // record adds the evidence of a call made while closed and trips the

@@ -59,6 +59,18 @@ func run(t *testing.T, cfg Config, steps []step) ([]Change, *machine) {
 	return out, m
 }
 
+// oneSuccessIn is n calls, one in k a success, the rest outage errors.
+func oneSuccessIn(k, n int) []Evidence {
+	out := make([]Evidence, n)
+	for i := range out {
+		out[i] = Down
+		if i%k == 0 {
+			out[i] = Up
+		}
+	}
+	return out
+}
+
 func onlyJob(steps []step, job string) []step {
 	for i := range steps {
 		steps[i].job = job
@@ -88,10 +100,15 @@ func TestMachineTrip(t *testing.T) {
 		{"8 of 10 failing does not", calls(0, 50*ms, append([]Evidence{Up, Up}, repeat(Down, 8)...)...), false, 0, 0},
 		{"throttles say nothing", calls(0, 50*ms, append(repeat(Neutral, 30), repeat(Down, 9)...)...), false, 0, 0},
 		{"throttles between outage errors do not dilute them", calls(0, 50*ms, append(repeat(Down, 5), append(repeat(Neutral, 20), repeat(Down, 5)...)...)...), true, 10, 10},
-		{"successes keep it closed", calls(0, 50*ms, append(repeat(Up, 20), repeat(Down, 20)...)...), false, 0, 0},
-		// The window is the last 40 calls: once the successes fall out of
-		// it, 34 of 40 trips it.
-		{"old successes leave the window", calls(0, 10*ms, append(repeat(Up, 20), repeat(Down, 34)...)...), true, 34, 40},
+		{"one success in four keeps it closed", calls(0, 50*ms, oneSuccessIn(4, 60)...), false, 0, 0},
+		// The window is the last 40 calls: with the odd success between
+		// outage errors (no run of 20), 34 of 40 trips it once the
+		// earlier successes have left the window.
+		{"the odd success does not stop it", calls(0, 10*ms, append(repeat(Up, 20), oneSuccessIn(7, 40)...)...), true, 34, 40},
+		// Successes from before the incident do not delay the judgement:
+		// 20 outage errors in a row trip it.
+		{"a run of 20 after many successes", calls(0, 10*ms, append(repeat(Up, 30), repeat(Down, 20)...)...), true, 20, 40},
+		{"a run of 19 after many successes", calls(0, 10*ms, append(repeat(Up, 30), repeat(Down, 19)...)...), false, 0, 0},
 		// One job failing over and over, nothing else running: a poison
 		// message, not an outage.
 		{"one job's failures are not an outage", onlyJob(calls(0, 50*ms, repeat(Down, 30)...), "poison"), false, 0, 0},

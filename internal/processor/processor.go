@@ -55,6 +55,7 @@ type Limiter interface {
 type Breaker interface {
 	Allow(ctx context.Context) (breaker.Permit, error)
 	Report(p breaker.Permit, r breaker.Result)
+	Current(p breaker.Permit) bool // not revoked by a trip since Allow
 	Down() bool
 	Suspect() bool // down, or suspected down by the recent calls
 }
@@ -158,11 +159,24 @@ func New(cfg Config, d Deps) *Processor {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Retrier.Classify == nil {
-		d.Retrier.Classify = classify
-	}
-	return &Processor{cfg: cfg, sender: d.Sender, dlq: d.DLQ, limiter: d.Limiter, breaker: d.Breaker, retrier: d.Retrier,
+	p := &Processor{cfg: cfg, sender: d.Sender, dlq: d.DLQ, limiter: d.Limiter, breaker: d.Breaker, retrier: d.Retrier,
 		cooldown: d.Cooldown, hasher: d.Hasher, obs: d.Observer, log: d.Logger, now: d.Now}
+	if d.Retrier.Classify == nil {
+		d.Retrier.Classify = p.classify
+	}
+	return p
+}
+
+// classify is how to retry an error. While Cognito is judged down a
+// transient error waits no backoff of its own: the next attempt waits in
+// the breaker, whose probe interval spaces the calls (and which lets it go
+// as soon as Cognito is back, where a backoff of seconds would not).
+func (p *Processor) classify(err error) retry.Class {
+	c := classify(err)
+	if c == retry.Transient && p.breaker.Down() {
+		return retry.Throttled
+	}
+	return c
 }
 
 // result is what happened to one job, for its log line.
@@ -326,19 +340,10 @@ func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, 
 			return errStopping
 		default:
 		}
-		if p.breaker.Down() {
-			*held = true
-		}
-		permit, err := p.breaker.Allow(wctx)
+		permit, report, err := p.admit(wctx, m, held)
 		if err != nil {
 			return err
 		}
-		report, err := p.limiter.Acquire(wctx)
-		if err != nil {
-			p.breaker.Report(permit, breaker.Result{Job: m.ID})
-			return err
-		}
-		*held = *held || permit.Probe()
 		start := p.now()
 		callCtx, cancel := context.WithTimeout(ctx, CallTimeout)
 		o, err := p.sender.Send(callCtx, j)
@@ -355,6 +360,34 @@ func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, 
 		return err
 	})
 	return outcome, attempts, err
+}
+
+// admit waits until a call may start: the breaker's permit (while Cognito
+// is down, the probe's turn), then the limiter's. A permit the breaker
+// revoked by tripping while the call waited for the limiter is given back
+// unused and the wait starts over. held is set when the breaker kept the
+// job waiting (or made it a probe).
+func (p *Processor) admit(wctx context.Context, m *consumer.Message, held *bool) (breaker.Permit, func(ratelimit.Result), error) {
+	for {
+		if p.breaker.Down() {
+			*held = true
+		}
+		permit, err := p.breaker.Allow(wctx)
+		if err != nil {
+			return permit, nil, err
+		}
+		report, err := p.limiter.Acquire(wctx)
+		if err != nil {
+			p.breaker.Report(permit, breaker.Result{Job: m.ID})
+			return permit, nil, err
+		}
+		if p.breaker.Current(permit) {
+			*held = *held || permit.Probe()
+			return permit, report, nil
+		}
+		report(ratelimit.Failed) // no call made
+		p.breaker.Report(permit, breaker.Result{Job: m.ID})
+	}
 }
 
 // limiterResult is what a call's result means to the limiter.
@@ -494,6 +527,7 @@ type neverDown struct{}
 
 func (neverDown) Allow(context.Context) (breaker.Permit, error) { return breaker.Permit{}, nil }
 func (neverDown) Report(breaker.Permit, breaker.Result)         {}
+func (neverDown) Current(breaker.Permit) bool                   { return true }
 func (neverDown) Down() bool                                    { return false }
 func (neverDown) Suspect() bool                                 { return false }
 
