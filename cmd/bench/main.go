@@ -43,6 +43,7 @@ type options struct {
 	env         string
 	workers     int
 	trace       time.Duration
+	outage      time.Duration
 }
 
 func main() {
@@ -54,7 +55,8 @@ func main() {
 	flag.Float64Var(&o.q, "q", 20, "the stand-in's quota Q, calls per second")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "the stand-in's latency L")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "WORKER_CONCURRENCY (and the naive loop's concurrency)")
-	flag.StringVar(&o.rows, "rows", "a,b,c,d,e", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop)")
+	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (Cognito outage mid-drain)")
+	flag.DurationVar(&o.outage, "outage", 20*time.Second, "how long Cognito is down in row f")
 	flag.IntVar(&o.idleJobs, "idle-jobs", 20, "single jobs sent to the idle worker for the enqueue-to-call latency (rows a, d)")
 	flag.DurationVar(&o.idleGap, "idle-gap", time.Second, "spacing of the idle jobs")
 	flag.DurationVar(&o.idleWindow, "idle-window", 40*time.Second, "quiet time over which idle receives are counted (rows a, d); 0 skips")
@@ -161,6 +163,13 @@ func run(o options) error {
 					r.note = fmt.Sprintf("%.0f jobs/s = %.2f × bare moto loop (%.0f jobs/s)", r.jobsPerSec(), r.jobsPerSec()/bare, bare)
 				}
 			}
+		case "f":
+			or, err := b.outageRow(ctx, o.n, q, o.outage)
+			if err != nil {
+				return fmt.Errorf("row f: %w", err)
+			}
+			printOutageRow(os.Stdout, q, or)
+			continue
 		case "":
 			continue
 		default:
