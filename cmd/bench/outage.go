@@ -89,7 +89,7 @@ func (b *bench) outageRow(ctx context.Context, n int, q float64, d time.Duration
 	r.fullRate = -1
 	for t := end; t.Before(end.Add(b.o.timeout)); t = t.Add(100 * time.Millisecond) {
 		if float64(countCalls(calls, t, t.Add(time.Second), true)) >= 0.9*r.rateBefore {
-			r.fullRate = t.Sub(end)
+			r.fullRate = t.Add(time.Second).Sub(end)
 			break
 		}
 	}

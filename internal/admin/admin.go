@@ -1,5 +1,6 @@
 // Package admin serves the worker's operational HTTP endpoints: /metrics
-// (Prometheus), /healthz (the process is alive and its loops run) and /readyz
+// (Prometheus), /healthz (the process is alive and its loops run: 503 only
+// when one of them has been silent for StuckAfter) and /readyz
 // (SQS answered the latest receive and Cognito is not judged down).
 //
 // /healthz never fails because AWS is unreachable: an orchestrator restarts
@@ -8,8 +9,12 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +29,55 @@ type Health struct {
 	ready       atomic.Bool
 	cognitoDown atomic.Bool
 	failures    atomic.Int64 // consecutive failed receives
+
+	// Now is the clock of the liveness check; nil means time.Now.
+	Now   func() time.Time
+	loops sync.Map // loop name → *atomic.Int64, UnixNano of its last Beat
 }
+
+// StuckAfter is how long a loop that has beaten once may stay silent
+// before /healthz reports it stuck: well above the longest legitimate
+// silence (a receiver's 20 s long poll plus its 10 s call timeout, or a
+// receive backoff of 10 s).
+const StuckAfter = 2 * time.Minute
+
+func (h *Health) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Beat records that a loop of the process ran just now
+// (consumer.Config.Alive).
+func (h *Health) Beat(loop string) {
+	v, ok := h.loops.Load(loop)
+	if !ok {
+		v, _ = h.loops.LoadOrStore(loop, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(h.now().UnixNano())
+}
+
+// stuck lists the loops silent for longer than StuckAfter, with how long.
+// While stopping nothing is stuck: the loops end then.
+func (h *Health) stuck() []string {
+	if h.stopping.Load() {
+		return nil
+	}
+	now := h.now()
+	var out []string
+	h.loops.Range(func(k, v any) bool {
+		if d := now.Sub(time.Unix(0, v.(*atomic.Int64).Load())); d > StuckAfter {
+			out = append(out, fmt.Sprintf("%s silent for %s", k, d.Round(time.Second)))
+		}
+		return true
+	})
+	sort.Strings(out)
+	return out
+}
+
+// Alive reports whether every loop that has beaten is still beating.
+func (h *Health) Alive() bool { return len(h.stuck()) == 0 }
 
 // NotReadyAfter is the number of consecutive failed receives after which
 // /readyz reports not ready.
@@ -70,6 +123,10 @@ func Handler(h *Health, g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if stuck := h.stuck(); len(stuck) > 0 {
+			http.Error(w, "stuck: "+strings.Join(stuck, ", "), http.StatusServiceUnavailable)
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

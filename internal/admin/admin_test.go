@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -52,5 +53,37 @@ func TestReadiness(t *testing.T) {
 	c.Inc()
 	if code, body := get(t, mux, "/metrics"); code != http.StatusOK || !strings.Contains(body, "x_total 1") {
 		t.Errorf("/metrics = %d %q", code, body)
+	}
+}
+
+// TestLiveness: /healthz fails only when a loop that has beaten goes silent
+// for longer than StuckAfter; never while stopping.
+func TestLiveness(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := &Health{Now: func() time.Time { return now }}
+	mux := Handler(h, prometheus.NewRegistry())
+	if code, _ := get(t, mux, "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d before any loop beat, want 200", code)
+	}
+	h.Beat("receiver")
+	h.Beat("acker")
+	now = now.Add(StuckAfter)
+	h.Beat("acker")
+	if code, _ := get(t, mux, "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d at StuckAfter, want 200", code)
+	}
+	now = now.Add(time.Second)
+	code, body := get(t, mux, "/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "receiver silent for 2m1s") || strings.Contains(body, "acker") {
+		t.Fatalf("/healthz = %d %q, want 503 naming the receiver only", code, body)
+	}
+	h.Beat("receiver")
+	if code, _ := get(t, mux, "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d after the receiver beat again, want 200", code)
+	}
+	now = now.Add(time.Hour)
+	h.Stopping()
+	if code, _ := get(t, mux, "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d while stopping, want 200", code)
 	}
 }

@@ -133,6 +133,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 		FlushInterval:     flushInterval,
 		ReceiveLimit:      receiveLimit(lim, brk),
 		ReceiveGate:       receiveGate(brk, held),
+		Alive:             health.Beat,
 		Logger:            log,
 		Observer:          consumerObserver{health, m, held},
 	})

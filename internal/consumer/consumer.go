@@ -102,6 +102,12 @@ type Config struct {
 	// ended) ends the receive loop. The worker holds receives with it while
 	// Cognito is down, so that no long poll is open then.
 	ReceiveGate func(ctx context.Context) error
+	// Alive, if set, is called by each of the consumer's loops ("receiver",
+	// "acker", "heartbeat") while it runs: by the acker and the heartbeat at
+	// least every AliveEvery, by a receiver on each turn of its loop and
+	// while it waits (at most a long poll and a call timeout apart). A loop
+	// silent for much longer is stuck (the /healthz liveness check).
+	Alive func(loop string)
 
 	Logger   *zap.Logger // default: no logs
 	Observer Observer    // default: none
@@ -146,6 +152,9 @@ func (c Config) validate() error {
 
 const maxBatch = 10 // SQS's most messages per receive and entries per batch
 
+// AliveEvery is the longest the acker goes without calling Config.Alive.
+const AliveEvery = 5 * time.Second
+
 // callTimeout bounds each SQS call beyond a long poll's wait.
 const callTimeout = 10 * time.Second
 
@@ -176,6 +185,10 @@ func New(api SQSAPI, h Handler, cfg Config) (*Consumer, error) {
 	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1)}
 	c.acks = newAcker(api, cfg.QueueURL, cfg.FlushInterval, cfg.Logger)
 	c.beat = newHeartbeat(c.acks, cfg.VisibilityTimeout)
+	if cfg.Alive != nil {
+		c.acks.alive = func() { cfg.Alive("acker") }
+		c.beat.alive = func() { cfg.Alive("heartbeat") }
+	}
 	return c, nil
 }
 
@@ -277,10 +290,9 @@ func (c *Consumer) dropLoop() bool {
 func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) (dropped bool) {
 	failures := newReceiveBackoff()
 	for {
-		if gate := c.cfg.ReceiveGate; gate != nil {
-			if err := gate(ctx); err != nil {
-				return false
-			}
+		c.alive()
+		if err := c.gate(ctx); err != nil {
+			return false
 		}
 		n, ok := c.reserve(ctx)
 		if !ok {
@@ -321,6 +333,36 @@ func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, 
 			return false
 		}
 	}
+}
+
+// alive reports a receiver's liveness.
+func (c *Consumer) alive() {
+	if c.cfg.Alive != nil {
+		c.cfg.Alive("receiver")
+	}
+}
+
+// gate waits at the ReceiveGate, if any, reporting the receiver alive
+// meanwhile: waiting there (for Cognito to come back) is not being stuck.
+func (c *Consumer) gate(ctx context.Context) error {
+	if c.cfg.ReceiveGate == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(AliveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				c.alive()
+			}
+		}
+	}()
+	return c.cfg.ReceiveGate(ctx)
 }
 
 // start runs a job per message, or, once the consumer is stopping, releases
@@ -410,6 +452,7 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 		if tick == nil {
 			tick = time.NewTicker(50 * time.Millisecond)
 		}
+		c.alive()
 		select {
 		case <-c.freed:
 		case <-tick.C:

@@ -2,6 +2,8 @@ package consumer
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,5 +71,43 @@ func TestStoppingSignal(t *testing.T) {
 	}
 	if Stopping(context.Background()) != nil {
 		t.Fatal("Stopping of a plain context is not nil")
+	}
+}
+
+// TestAliveLoops: the receiver, the acker and the heartbeat each report
+// themselves alive while they run, the receiver also while it waits at the
+// gate.
+func TestAliveLoops(t *testing.T) {
+	f := newFakeSQS()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	alive := func(loop string) { mu.Lock(); seen[loop]++; mu.Unlock() }
+	closed := make(chan struct{})
+	gate := func(ctx context.Context) error {
+		select {
+		case <-closed:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	stop := run(t, f, HandlerFunc(func(context.Context, *Message) Action { return Delete{} }),
+		Config{Concurrency: 1, VisibilityTimeout: 2 * time.Second, ReceiveGate: gate, Alive: alive})
+	deadline := time.Now().Add(3 * AliveEvery)
+	for {
+		mu.Lock()
+		ok := seen["receiver"] >= 2 && seen["acker"] >= 1 && seen["heartbeat"] >= 1
+		got := fmt.Sprint(seen)
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("loops seen alive: %s; want the receiver (twice: at the gate too), the acker and the heartbeat", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err, _ := stop(); err != nil {
+		t.Fatalf("Run = %v", err)
 	}
 }
