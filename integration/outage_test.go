@@ -96,8 +96,12 @@ func TestCognitoOutage60s(t *testing.T) {
 	callsDuring := e.callsBetween(start, end)
 	m := p.metrics()
 	down, back := transitions(p)
-	t.Logf("60 s outage: tripped after %s; %d Cognito calls during it (%.2f/s); dead-lettered %.0f; requeued %.0f; queue drained %s after recovery; transitions %d down, %d back",
-		tripped.Round(time.Millisecond), callsDuring, float64(callsDuring)/outage.Seconds(), m[outcome("dead_lettered")], m[outcome("requeued")],
+	var probes any
+	if l := p.logLines("cognito back: resuming"); len(l) > 0 {
+		probes = l[0]["probes"]
+	}
+	t.Logf("60 s outage: tripped after %s; %d Cognito calls during it (%.2f/s; %v probes); dead-lettered %.0f; requeued %.0f; queue drained %s after recovery; transitions %d down, %d back",
+		tripped.Round(time.Millisecond), callsDuring, float64(callsDuring)/outage.Seconds(), probes, m[outcome("dead_lettered")], m[outcome("requeued")],
 		drained.Round(100*time.Millisecond), down, back)
 	p.stop(25 * time.Second)
 
