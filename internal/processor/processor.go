@@ -230,7 +230,7 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 		r.outcome, r.action = Deduplicated, consumer.Delete{}
 		return r
 	}
-	outcome, attempts, err, released := p.perform(ctx, m, j)
+	outcome, attempts, released, err := p.perform(ctx, m, j)
 	r.attempts = attempts
 	switch {
 	case err == nil:
@@ -239,11 +239,11 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 		// Even during the stop: the answer is final (the DLQ write runs
 		// under the job's context, which lives until the shutdown timeout).
 		return p.handleFailure(ctx, m, r, dlq.KindPermanent, codeOf(err), p.scrub(err, j.Username))
-	case released != nil:
+	case released != "":
 		// Stopping, or held as long as SQS allows: give the job back at
 		// once, to this or another worker, without a verdict.
 		r.outcome, r.action = Requeued, consumer.Retry{}
-		r.errorCode, r.released = codeOf(err), releaseReason(released)
+		r.errorCode, r.released = codeOf(err), released
 		return r
 	case m.ReceiveCount >= p.cfg.MaxReceives:
 		return p.handleFailure(ctx, m, r, dlq.KindExhausted, codeOf(err), p.scrub(err, j.Username))
@@ -260,6 +260,7 @@ var (
 	errHoldLimit = errors.New("held as long as SQS allows")
 )
 
+// releaseReason is the job line's released field for why the waits ended.
 func releaseReason(cause error) string {
 	if errors.Is(cause, errHoldLimit) {
 		return "hold_limit"
@@ -290,8 +291,8 @@ func (p *Processor) waitContext(ctx context.Context, m *consumer.Message) (conte
 }
 
 // perform calls Cognito under the breaker, the limiter and the retry policy.
-// It returns the outcome, the calls made and the last error, and, if the job
-// was let go unfinished (stop, hold limit), why.
+// It returns the outcome, the calls made, why the job was let go unfinished
+// ("shutdown", "hold_limit"; "" if it was not) and the last error.
 //
 // A throttle is the quota's pace, not the job's failure, and an outage is
 // Cognito's, not the job's: when a retry budget ends on a throttle, or on a
@@ -301,10 +302,9 @@ func (p *Processor) waitContext(ctx context.Context, m *consumer.Message) (conte
 // probes, space the calls). A job whose budget ends while the breaker only
 // suspects an outage (most recent calls failing, not yet enough to trip)
 // is held too, so that the seconds it takes to judge do not cost a receive.
-// So neither throttling nor an outage requeues a
-// job or uses up a receive of MAX_RECEIVES. Only the stop and the hold
-// limit end that.
-func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job) (resend.Outcome, int, error, error) {
+// So neither throttling nor an outage requeues a job or uses up a receive of
+// MAX_RECEIVES. Only the stop and the hold limit end that.
+func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job) (resend.Outcome, int, string, error) {
 	wctx, cancel := p.waitContext(ctx, m)
 	defer cancel()
 	total := 0
@@ -314,17 +314,17 @@ func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job)
 		total += attempts
 		switch {
 		case err == nil || errors.Is(err, resend.ErrPermanent):
-			return outcome, total, err, nil
+			return outcome, total, "", err
 		case errors.Is(err, errStopping):
-			return outcome, total, err, errStopping
+			return outcome, total, releaseReason(errStopping), err
 		case wctx.Err() != nil:
-			return outcome, total, err, context.Cause(wctx)
+			return outcome, total, releaseReason(context.Cause(wctx)), err
 		case errors.Is(err, resend.ErrThrottled):
 			continue
 		case errors.Is(err, resend.ErrTransient) && (held || p.breaker.Suspect()):
 			continue
 		}
-		return outcome, total, err, nil
+		return outcome, total, "", err
 	}
 }
 
