@@ -402,11 +402,11 @@ func limiterResult(err error) ratelimit.Result {
 }
 
 // Evidence is what a call's result says about Cognito's health: an answer
-// (success, already confirmed, a permanent error) says it is up; a 5xx,
-// InternalErrorException, a timeout or a connection error (refused, reset,
-// DNS) says it may be down; a throttle, a call we cancelled and the other
-// transient codes (a user's Lambda or code delivery failing, an unknown
-// code) say nothing.
+// (success, already confirmed, a permanent error) says it is up; an HTTP 5xx
+// (InternalErrorException or any other code), a timeout or a connection
+// error (refused, reset, DNS) says it may be down; a throttle, a call we
+// cancelled and the other transient codes in a 4xx answer (a user's Lambda
+// or code delivery failing, an unknown code) say nothing.
 func Evidence(err error) breaker.Evidence {
 	if err == nil {
 		return breaker.Up
@@ -419,7 +419,9 @@ func Evidence(err error) breaker.Evidence {
 	case resend.PermanentClass, resend.AlreadyConfirmedClass:
 		return breaker.Up
 	case resend.TransientClass:
-		if outageCode(ce.Code) {
+		// Any 5xx answer, whatever code it carries.
+		var status interface{ HTTPStatusCode() int }
+		if outageCode(ce.Code) || (errors.As(err, &status) && status.HTTPStatusCode() >= 500) {
 			return breaker.Down
 		}
 	}

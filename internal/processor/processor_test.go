@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -299,12 +302,21 @@ func TestEvidence(t *testing.T) {
 		{&resend.Error{Class: resend.TransientClass, Code: "UnexpectedLambdaException"}, breaker.Neutral},
 		{&resend.Error{Class: resend.TransientClass, Code: "Cancelled"}, breaker.Neutral},
 		{context.Canceled, breaker.Neutral},
+		// An unknown code in a 503 answer is a 5xx all the same.
+		{&resend.Error{Class: resend.TransientClass, Code: "ServiceUnavailableException", Err: statusErr(503)}, breaker.Down},
+		{&resend.Error{Class: resend.TransientClass, Code: "SomethingNew", Err: statusErr(400)}, breaker.Neutral},
 	}
 	for _, tt := range tests {
 		if got := Evidence(tt.err); got != tt.want {
 			t.Errorf("Evidence(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
+}
+
+// statusErr is the SDK's error for an HTTP answer with status.
+func statusErr(status int) error {
+	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: errors.New("api error")}}
 }
 
 // trippedBreaker is a breaker already judging Cognito down.
