@@ -152,9 +152,6 @@ func (c Config) validate() error {
 
 const maxBatch = 10 // SQS's most messages per receive and entries per batch
 
-// AliveEvery is the longest the acker goes without calling Config.Alive.
-const AliveEvery = 5 * time.Second
-
 // callTimeout bounds each SQS call beyond a long poll's wait.
 const callTimeout = 10 * time.Second
 
@@ -333,36 +330,6 @@ func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, 
 			return false
 		}
 	}
-}
-
-// alive reports a receiver's liveness.
-func (c *Consumer) alive() {
-	if c.cfg.Alive != nil {
-		c.cfg.Alive("receiver")
-	}
-}
-
-// gate waits at the ReceiveGate, if any, reporting the receiver alive
-// meanwhile: waiting there (for Cognito to come back) is not being stuck.
-func (c *Consumer) gate(ctx context.Context) error {
-	if c.cfg.ReceiveGate == nil {
-		return nil
-	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(AliveEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				c.alive()
-			}
-		}
-	}()
-	return c.cfg.ReceiveGate(ctx)
 }
 
 // start runs a job per message, or, once the consumer is stopping, releases
@@ -546,24 +513,6 @@ func (c *Consumer) exec(ctx context.Context, m *Message) (action Action) {
 		action = Retry{}
 	}
 	return action
-}
-
-type stoppingKey struct{}
-
-// WithStopping marks a job context with the channel that is closed when the
-// consumer stops receiving, as Run does for its jobs (and tests of handlers).
-func WithStopping(ctx context.Context, stop <-chan struct{}) context.Context {
-	return context.WithValue(ctx, stoppingKey{}, stop)
-}
-
-// Stopping returns a channel that is closed when the consumer that handed
-// a Handler ctx starts to stop (no new receives). A job's ctx itself ends
-// only when the shutdown timeout runs out (a hard cancel); between the two a
-// handler should start nothing new (no new call, no wait) but may finish
-// what is under way. It returns nil (never closed) for other contexts.
-func Stopping(ctx context.Context) <-chan struct{} {
-	ch, _ := ctx.Value(stoppingKey{}).(<-chan struct{})
-	return ch
 }
 
 type nopObserver struct{}
