@@ -28,7 +28,7 @@ func enqueueCommand(ctx context.Context, args []string, io IO) error {
 	fs.Var(&usernames, "username", "username to resend a code to (repeatable)")
 	fs.Var(&metadata, "client-metadata", "k=v passed to Cognito's ClientMetadata (repeatable)")
 	file := fs.String("file", "", "read jobs from this file (- for stdin): one username or one job JSON a line")
-	cfg, err := config.Load(fs, args, io.Env, config.NeedQueues)
+	cfg, err := config.Load(fs, args, io.Env, config.NeedQueue)
 	if err != nil {
 		return err
 	}
