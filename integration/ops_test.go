@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -24,29 +23,13 @@ import (
 // cli runs a worker subcommand to completion against e's back ends.
 func (e *env) cli(stdin string, args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
-	cmd := exec.Command(workerBin, args...)
-	cmd.Env = append([]string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}, e.target("", map[string]string{"ADMIN_ADDR": "-"}).Env()...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errb, strings.NewReader(stdin)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		e.t.Fatalf("worker %v did not finish", args)
-	}
+	code, stdout, stderr = runCLI(e.t, e.target("", map[string]string{"ADMIN_ADDR": "-"}).Env(), stdin, args...)
 	for _, s := range e.pii {
-		if s != "" && strings.Contains(errb.String(), s) {
+		if s != "" && strings.Contains(stderr, s) {
 			e.t.Errorf("stderr of %v holds personal data %q", args, s)
 		}
 	}
-	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	return code, stdout, stderr
 }
 
 // deadLetter puts a message on e's DLQ as the worker would.
