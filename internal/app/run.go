@@ -147,9 +147,9 @@ func NewWorker(ctx context.Context, cfg config.Config, awsCfg aws.Config, reg pr
 	return &Worker{Health: health, Metrics: m, Limiter: lim, Queues: queues, consumer: c, log: log, cfg: cfg, started: started}, nil
 }
 
-// visibilityFor is the visibility timeout asked for on receive: 30 s, the
+// visibilityFor is the visibility timeout asked for on receive; the
 // heartbeat renews it while a job runs.
-func visibilityFor(config.Config) time.Duration { return 30 * time.Second }
+func visibilityFor(config.Config) time.Duration { return config.VisibilityTimeout }
 
 // flushInterval is the longest a delete or visibility change waits to fill a
 // batch of 10. At 20 jobs/s a second fills a batch (0.1 DeleteMessageBatch

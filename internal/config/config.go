@@ -60,6 +60,10 @@ const (
 	DefaultLogLevel             = "info"
 	DefaultLogFormat            = "json"
 
+	// VisibilityTimeout is asked for on each receive and renewed by the
+	// heartbeat while a job runs, so the queue's own setting does not matter.
+	VisibilityTimeout = 30 * time.Second
+
 	// MaxRequeueDelay caps the doubling requeue delay (and REQUEUE_DELAY):
 	// SQS's largest visibility timeout change is 12 h, the contract's 15m.
 	MaxRequeueDelay = 15 * time.Minute
