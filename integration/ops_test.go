@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -256,10 +255,8 @@ func TestHealthcheckAndVersion(t *testing.T) {
 	e := newEnv(t, cognitoemu.Options{})
 	p := e.start(nil)
 	check := func(addr string) (int, string) {
-		cmd := exec.Command(workerBin, "healthcheck")
-		cmd.Env = []string{"GORACE=atexit_sleep_ms=0", "ADMIN_ADDR=" + addr}
-		out, _ := cmd.CombinedOutput()
-		return cmd.ProcessState.ExitCode(), string(out)
+		code, stdout, stderr := runCLI(t, []string{"ADMIN_ADDR=" + addr}, "", "healthcheck")
+		return code, stdout + stderr
 	}
 	if code, out := check(p.adminAddr); code != 0 {
 		t.Errorf("healthcheck of a running worker: exit %d %q, want 0", code, out)
@@ -272,8 +269,7 @@ func TestHealthcheckAndVersion(t *testing.T) {
 	if code, _ := check(p.adminAddr); code != 1 {
 		t.Errorf("healthcheck with nothing listening: exit %d, want 1", code)
 	}
-	out, err := exec.Command(workerBin, "version").CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "worker ") {
-		t.Errorf("version: %q %v", out, err)
+	if code, out, _ := runCLI(t, nil, "", "version"); code != 0 || !strings.HasPrefix(out, "worker ") {
+		t.Errorf("version: exit %d, %q", code, out)
 	}
 }
