@@ -25,9 +25,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func enqueueCommand(ctx context.Context, args []string, io IO) error {
 	fs := newFlagSet("enqueue", io.Stderr)
 	var usernames, metadata multiFlag
-	fs.Var(&usernames, "username", "username to resend a code to (repeatable)")
-	fs.Var(&metadata, "client-metadata", "k=v passed to Cognito's ClientMetadata (repeatable)")
-	file := fs.String("file", "", "read jobs from this file (- for stdin): one username or one job JSON a line")
+	fs.Var(&usernames, "username", "`USER` to resend a code to (repeatable)")
+	fs.Var(&metadata, "client-metadata", "`K=V` passed to Cognito's ClientMetadata (repeatable)")
+	file := fs.String("file", "", "read jobs from `FILE` (- for stdin): one username or one job JSON a line")
 	cfg, err := config.Load(fs, args, io.Env, config.NeedQueue)
 	if err != nil {
 		return err

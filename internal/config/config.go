@@ -395,11 +395,14 @@ func usage(fs *flag.FlagSet, used []setting, req Requirement) string {
 		b.WriteString("flags:\n")
 		for _, f := range own {
 			arg, text := flag.UnquoteUsage(f)
-			if arg == "value" {
-				arg = "VALUE"
+			switch arg {
+			case "int", "uint", "float":
+				arg = "N"
+			default:
+				arg = strings.ToUpper(arg)
 			}
 			def := f.DefValue
-			if def == "" || def == "[]" {
+			if def == "" || def == "[]" || def == "-" {
 				def = "none"
 			}
 			fmt.Fprintf(&b, "  --%s\n        %s (default %s)\n", strings.TrimSpace(f.Name+" "+arg), text, def)
