@@ -282,3 +282,38 @@ func TestUserCooldown(t *testing.T) {
 		t.Errorf("deduplicated = %.0f, want 1", got)
 	}
 }
+
+// TestEnqueueToBulkLane: with RESEND_BULK_QUEUE_URL set, `enqueue --file`
+// sends to the bulk queue (a backfill), `--interactive` and `--username`
+// to the job queue.
+func TestEnqueueToBulkLane(t *testing.T) {
+	e := newEnv(t, cognitoemu.Options{})
+	bulk := e.moto.CreateQueue(t, e.queueURL[strings.LastIndex(e.queueURL, "/")+1:]+"-bulk")
+	environ := e.target("", map[string]string{"ADMIN_ADDR": "-", "RESEND_BULK_QUEUE_URL": bulk}).Env()
+	run := func(stdin string, args ...string) []string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, environ, stdin, args...)
+		if code != 0 {
+			t.Fatalf("enqueue %v: exit %d, stderr %q", args, code, stderr)
+		}
+		return strings.Fields(stdout)
+	}
+	fileIDs := run("a@example.com\nb@example.com\n", "enqueue", "--file", "-")
+	userIDs := run("", "enqueue", "--username", "c@example.com")
+	interactiveIDs := run("d@example.com\n", "enqueue", "--file", "-", "--interactive")
+	e.pii = append(e.pii, "a@example.com", "b@example.com", "c@example.com", "d@example.com")
+	ids := func(url string) map[string]bool {
+		out := map[string]bool{}
+		for _, m := range e.moto.Drain(t, url) {
+			out[*m.MessageId] = true
+		}
+		return out
+	}
+	onBulk, onQueue := ids(bulk), ids(e.queueURL)
+	if len(fileIDs) != 2 || len(onBulk) != 2 || !onBulk[fileIDs[0]] || !onBulk[fileIDs[1]] {
+		t.Errorf("--file sent %v; the bulk queue holds %v", fileIDs, onBulk)
+	}
+	if len(onQueue) != 2 || len(userIDs) != 1 || len(interactiveIDs) != 1 || !onQueue[userIDs[0]] || !onQueue[interactiveIDs[0]] {
+		t.Errorf("--username sent %v, --interactive %v; the job queue holds %v", userIDs, interactiveIDs, onQueue)
+	}
+}

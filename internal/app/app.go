@@ -66,8 +66,9 @@ func commands() []command {
 			run: func(ctx context.Context, args []string, io IO, _ Build) error { return replayCommand(ctx, args, io) }},
 		{name: "enqueue", synopsis: "worker enqueue (--username U... | --file F) [--client-metadata k=v]... [flags]", aws: true,
 			summary: "send jobs (ops, smoke tests)",
-			about:   "Sends one job per --username, or one per line of --file, to RESEND_QUEUE_URL and prints their message ids.",
-			run:     func(ctx context.Context, args []string, io IO, _ Build) error { return enqueueCommand(ctx, args, io) }},
+			about: "Sends one job per --username to RESEND_QUEUE_URL, and one per line of --file to RESEND_BULK_QUEUE_URL when\n" +
+				"that is set (to RESEND_QUEUE_URL otherwise, or with --interactive); prints each message id.",
+			run: func(ctx context.Context, args []string, io IO, _ Build) error { return enqueueCommand(ctx, args, io) }},
 		{name: "dlq stats", synopsis: "worker dlq stats [--json] [flags]", aws: true,
 			summary: "counts of dead jobs by ErrorCode and FailureKind; changes nothing",
 			about:   "Counts the dead jobs on RESEND_DLQ_URL by ErrorCode and FailureKind; changes nothing.",

@@ -194,7 +194,7 @@ func TestHelp(t *testing.T) {
 			"usage: worker replay", map[string]string{"dry-run": "", "max": "", "error-code": "", "max-replays": "",
 				"queue-url": "RESEND_QUEUE_URL", "dlq-url": "RESEND_DLQ_URL", "bulk-queue-url": "RESEND_BULK_QUEUE_URL"}, []string{"AWS_ENDPOINT_URL_SQS"}},
 		{"enqueue", [][]string{{"enqueue", "-h"}, {"enqueue", "--help"}, {"help", "enqueue"}},
-			"usage: worker enqueue", map[string]string{"username": "", "client-metadata": "", "file": "",
+			"usage: worker enqueue", map[string]string{"username": "", "client-metadata": "", "file": "", "interactive": "",
 				"queue-url": "RESEND_QUEUE_URL", "bulk-queue-url": "RESEND_BULK_QUEUE_URL"}, nil},
 		{"dlq stats", [][]string{{"dlq", "stats", "-h"}, {"dlq", "stats", "--help"}, {"help", "dlq", "stats"}},
 			"usage: worker dlq stats", map[string]string{"json": "", "dlq-url": "RESEND_DLQ_URL"}, nil},
