@@ -312,10 +312,11 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 			used = append(used, s)
 		}
 	}
+	var envErr error // reported after the flags: help works whatever the environment holds
 	for _, s := range used {
 		if v, ok := lookup(lookupEnv, s.env); ok {
-			if err := s.set(&c, v); err != nil {
-				return c, &Error{Name: s.env, Reason: err.Error()}
+			if err := s.set(&c, v); err != nil && envErr == nil {
+				envErr = &Error{Name: s.env, Reason: err.Error()}
 			}
 		}
 	}
@@ -340,10 +341,16 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 			h.Usage = usage(fs, used, req)
 			return c, h
 		}
+		if envErr != nil {
+			return c, envErr
+		}
 		for name, ferr := range flagErrs {
 			return c, &Error{Name: "--" + name, Reason: ferr.Error()}
 		}
 		return c, err
+	}
+	if envErr != nil {
+		return c, envErr
 	}
 	err := c.Validate(req)
 	var ce *Error
