@@ -48,6 +48,9 @@ func runCommand(ctx context.Context, args []string, io IO) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w, err := NewWorker(ctx, cfg, awsCfg, reg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped (SIGTERM) while checking the queues: nothing to shut down
+		}
 		return err
 	}
 	if cfg.AdminAddr != "" {
