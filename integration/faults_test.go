@@ -485,7 +485,10 @@ func TestDLQUnavailable(t *testing.T) {
 		bodies = append(bodies, jobBody(u))
 	}
 	bodies = append(bodies, `{"username": 42}`, `not json`, `[]`, `{}`)
-	// The DLQ goes away; the worker is pointed at its URL all along.
+	// The DLQ goes away once the worker has started (it checks its queues
+	// at start); the worker is pointed at its URL all along.
+	start := time.Now()
+	p := startW(e, map[string]string{"REQUEUE_DELAY": "1s", "MAX_RECEIVES": "50"})
 	dlqName := e.dlqURL[strings.LastIndex(e.dlqURL, "/")+1:]
 	if _, err := e.moto.SQS().DeleteQueue(ctx(), &sqs.DeleteQueueInput{QueueUrl: aws.String(e.dlqURL)}); err != nil {
 		t.Fatal(err)
@@ -495,8 +498,6 @@ func TestDLQUnavailable(t *testing.T) {
 		ids[b] = e.moto.Send(t, e.queueURL, b)[0]
 	}
 	n := len(bodies)
-	start := time.Now()
-	p := startW(e, map[string]string{"REQUEUE_DELAY": "1s", "MAX_RECEIVES": "50"})
 	// Every job tried and put back at least twice while the DLQ is missing.
 	testenv.Eventually(t, 30*time.Second, "every job requeued twice", func() bool {
 		per := map[any]int{}

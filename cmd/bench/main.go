@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -253,12 +252,10 @@ func (b *bench) enqueue(ctx context.Context, queueURL string, usernames []string
 	return nil
 }
 
-// proc is a running worker (or naive loop) process.
+// proc is a running worker (or naive loop) process and its log file.
 type proc struct {
-	cmd   *exec.Cmd
-	admin string
-	log   string
-	done  chan struct{}
+	*devenv.Process
+	log string
 }
 
 func (b *bench) start(args []string, env []string, admin, logName string) (*proc, error) {
@@ -267,36 +264,24 @@ func (b *bench) start(args []string, env []string, admin, logName string) (*proc
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, f, f
-	if err := cmd.Start(); err != nil {
+	p, err := devenv.StartProcess(devenv.ProcessSpec{Path: args[0], Args: args[1:], Env: env, AdminAddr: admin, Output: f})
+	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	p := &proc{cmd: cmd, admin: admin, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	return p, nil
+	go func() { <-p.Done(); f.Close() }() // the output is all copied once Done is closed
+	return &proc{Process: p, log: logPath}, nil
 }
 
 // stop sends SIGTERM and waits; it returns CPU time and peak RSS (bytes).
 func (p *proc) stop() (cpu time.Duration, rss int64) {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		rss = ru.Maxrss * 1024 // KiB on Linux
-	}
-	return cpu, rss
+	p.Stop(30 * time.Second)
+	return p.Usage()
 }
 
 // metrics scrapes the process's /metrics; empty if it does not answer.
 func (p *proc) metrics() map[string]float64 {
-	m, err := devenv.ScrapeMetrics(p.admin)
+	m, err := p.Metrics()
 	if err != nil {
 		return map[string]float64{}
 	}
@@ -340,12 +325,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	var procs []*proc
 	defer func() {
 		for _, p := range procs {
-			select {
-			case <-p.done:
-			default:
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
+			p.Kill()
 		}
 	}()
 	start := time.Now()
@@ -413,7 +393,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 		}
 		for _, p := range procs {
 			select {
-			case <-p.done:
+			case <-p.Done():
 				return r, fmt.Errorf("a worker exited early; log %s", p.log)
 			default:
 			}

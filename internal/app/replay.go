@@ -160,7 +160,7 @@ func dlqCommand(ctx context.Context, args []string, io IO) error {
 	}
 	fs := newFlagSet("dlq stats", io.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	cfg, err := config.Load(fs, args[1:], io.Env, config.NeedQueues)
+	cfg, err := config.Load(fs, args[1:], io.Env, config.NeedDLQ)
 	if err != nil {
 		return err
 	}

@@ -48,8 +48,11 @@ func runCommand(ctx context.Context, args []string, io IO) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w, err := NewWorker(cfg, awsCfg, reg, log)
+	w, err := NewWorker(ctx, cfg, awsCfg, reg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped (SIGTERM) while checking the queues: nothing to shut down
+		}
 		return err
 	}
 	if cfg.AdminAddr != "" {
@@ -87,14 +90,16 @@ type Worker struct {
 	Metrics  *metrics.Metrics
 	Limiter  *ratelimit.Limiter
 	Breaker  *breaker.Breaker
+	Queues   Queues // the queues and their MaximumMessageSize, read at start
 	consumer *consumer.Consumer
 	log      *zap.Logger
 	cfg      config.Config
+	started  []zap.Field // the queues and endpoints, for "worker starting"
 }
 
-// NewWorker builds the clients from awsCfg and wires a worker with metrics
-// in reg.
-func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, log *zap.Logger) (*Worker, error) {
+// NewWorker builds the clients from awsCfg, checks that the queues exist
+// (a *QueueError if not) and wires a worker with metrics in reg.
+func NewWorker(ctx context.Context, cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, log *zap.Logger) (*Worker, error) {
 	m := metrics.New(reg)
 	sqsClient := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
 		o.APIOptions = append(o.APIOptions, m.CountSQSRequests())
@@ -102,6 +107,16 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	cognito := cip.NewFromConfig(awsCfg, func(o *cip.Options) {
 		o.Retryer = aws.NopRetryer{} // our retry policy counts every attempt
 	})
+	queues, err := CheckQueues(ctx, sqsClient, cfg)
+	if err != nil {
+		return nil, err
+	}
+	started := []zap.Field{
+		zap.String("queue_url", queues.Job.URL), zap.String("dlq_url", queues.DLQ.URL), zap.String("bulk_queue_url", queues.Bulk.URL),
+		zap.String("region", awsCfg.Region),
+		zap.String("sqs_endpoint", endpointForLog(sqsClient.Options().BaseEndpoint)),
+		zap.String("cognito_endpoint", endpointForLog(cognito.Options().BaseEndpoint)),
+	}
 	health := &admin.Health{}
 	limCfg := ratelimit.Tuned(cfg.MaxRPS)
 	limCfg.OnChange = m.RateLimit.Set
@@ -140,12 +155,12 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, consumer: c, log: log, cfg: cfg}, nil
+	return &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, Queues: queues, consumer: c, log: log, cfg: cfg, started: started}, nil
 }
 
-// visibilityFor is the visibility timeout asked for on receive: 30 s, the
+// visibilityFor is the visibility timeout asked for on receive; the
 // heartbeat renews it while a job runs.
-func visibilityFor(config.Config) time.Duration { return 30 * time.Second }
+func visibilityFor(config.Config) time.Duration { return config.VisibilityTimeout }
 
 // flushInterval is the longest a delete or visibility change waits to fill a
 // batch of 10. At 20 jobs/s a second fills a batch (0.1 DeleteMessageBatch
@@ -201,26 +216,37 @@ func outageSignals(log *zap.Logger, health *admin.Health, m *metrics.Metrics) fu
 	}
 }
 
-// Run consumes until ctx ends, then shuts down within SHUTDOWN_TIMEOUT.
+// Run consumes until ctx ends, then shuts down within SHUTDOWN_TIMEOUT. Its
+// log lines come in order: "shutdown requested" before anything the stop
+// logs, nothing after "worker stopped".
 func (w *Worker) Run(ctx context.Context) error {
-	w.log.Info("worker starting",
+	w.log.Info("worker starting", append(w.started,
 		zap.Int("concurrency", w.cfg.Concurrency),
 		zap.Float64("max_rps", w.cfg.MaxRPS),
 		zap.Int("max_receives", w.cfg.MaxReceives),
-		zap.Bool("secret_hash", w.cfg.ClientSecret != ""))
-	stopAt := make(chan time.Time, 1)
+		zap.Bool("secret_hash", w.cfg.ClientSecret != ""))...)
+	// The consumer sees the stop only once it has been logged.
+	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConsumer()
+	ended := make(chan struct{})
+	watcher := make(chan time.Time, 1) // when the stop was asked for; zero if it was not
 	go func() {
-		<-ctx.Done()
-		stopAt <- time.Now()
-		w.Health.Stopping()
-		w.log.Info("shutdown requested", zap.Duration("shutdown_timeout", w.cfg.ShutdownTimeout))
+		select {
+		case <-ctx.Done():
+			t := time.Now()
+			w.Health.Stopping()
+			w.log.Info("shutdown requested", zap.Duration("shutdown_timeout", w.cfg.ShutdownTimeout))
+			stopConsumer()
+			watcher <- t
+		case <-ended:
+			watcher <- time.Time{}
+		}
 	}()
-	err := w.consumer.Run(ctx)
+	err := w.consumer.Run(consumerCtx)
+	close(ended)
 	fields := []zap.Field{zap.Error(err)}
-	select {
-	case t := <-stopAt:
+	if t := <-watcher; !t.IsZero() {
 		fields = append(fields, zap.Int64("shutdown_ms", time.Since(t).Milliseconds()))
-	default:
 	}
 	w.log.Info("worker stopped", fields...)
 	return err

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"go.uber.org/zap"
+
+	"github.com/resend-worker/resend-worker/internal/config"
 )
 
 // SQSAPI is the part of the SQS client the consumer uses.
@@ -73,7 +75,8 @@ type Observer interface {
 type Config struct {
 	QueueURL string // required
 
-	// Concurrency is the most messages held at once; default 16.
+	// Concurrency is the most messages held at once; default
+	// config.DefaultConcurrency.
 	Concurrency int
 	// Receivers is the most long-poll loops; default ceil(Concurrency/10), at
 	// most 8. The consumer runs one and adds more, up to Receivers, while
@@ -84,10 +87,11 @@ type Config struct {
 	// WaitTime is the long-poll wait; default 20s.
 	WaitTime time.Duration
 	// VisibilityTimeout is asked for on each receive and renewed by the
-	// heartbeat while a job runs; default 30s, at least 2s.
+	// heartbeat while a job runs; default config.VisibilityTimeout, at least 2s.
 	VisibilityTimeout time.Duration
 	// ShutdownTimeout bounds the stop after ctx ends: in-flight jobs get most
-	// of it, the final flush of deletes and releases the rest; default 20s.
+	// of it, the final flush of deletes and releases the rest; default
+	// config.DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// FlushInterval is the longest a delete or visibility change waits to fill
 	// a batch of 10; default 200ms.
@@ -116,7 +120,7 @@ type Config struct {
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	if c.Concurrency <= 0 {
-		c.Concurrency = 16
+		c.Concurrency = config.DefaultConcurrency
 	}
 	if c.Receivers <= 0 {
 		c.Receivers = min((c.Concurrency+maxBatch-1)/maxBatch, 8)
@@ -125,11 +129,11 @@ func (c Config) WithDefaults() Config {
 		c.WaitTime = 20 * time.Second
 	}
 	if c.VisibilityTimeout <= 0 {
-		c.VisibilityTimeout = 30 * time.Second
+		c.VisibilityTimeout = config.VisibilityTimeout
 	}
 	c.VisibilityTimeout = max(c.VisibilityTimeout, 2*time.Second)
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 20 * time.Second
+		c.ShutdownTimeout = config.DefaultShutdownTimeout
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = 200 * time.Millisecond

@@ -8,6 +8,8 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/resend-worker/resend-worker/internal/outcome"
 )
 
 // Metrics holds the contract's collectors.
@@ -21,8 +23,14 @@ type Metrics struct {
 	CognitoOutage    prometheus.Gauge       // resend_cognito_outage
 }
 
-// Outcomes are the values of resend_jobs_total's outcome label.
-var Outcomes = []string{"resent", "already_confirmed", "deduplicated", "dead_lettered", "requeued"}
+// Outcomes are the values of resend_jobs_total's outcome label (outcome.All).
+var Outcomes = func() []string {
+	var out []string
+	for _, o := range outcome.All() {
+		out = append(out, string(o))
+	}
+	return out
+}()
 
 // New registers the collectors with reg.
 func New(reg prometheus.Registerer) *Metrics {

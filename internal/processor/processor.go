@@ -24,8 +24,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/resend-worker/resend-worker/internal/breaker"
+	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/dlq"
+	"github.com/resend-worker/resend-worker/internal/outcome"
 	"github.com/resend-worker/resend-worker/internal/ratelimit"
 	"github.com/resend-worker/resend-worker/internal/redact"
 	"github.com/resend-worker/resend-worker/internal/resend"
@@ -73,15 +75,15 @@ type Observer interface {
 	CognitoCall(code string, d time.Duration)
 }
 
-// Outcome is the contract's outcome of a job.
-type Outcome string
+// Outcome is the contract's outcome of a job (package outcome holds the set).
+type Outcome = outcome.Outcome
 
 const (
-	Resent           Outcome = "resent"
-	AlreadyConfirmed Outcome = "already_confirmed"
-	Deduplicated     Outcome = "deduplicated"
-	DeadLettered     Outcome = "dead_lettered"
-	Requeued         Outcome = "requeued"
+	Resent           = outcome.Resent
+	AlreadyConfirmed = outcome.AlreadyConfirmed
+	Deduplicated     = outcome.Deduplicated
+	DeadLettered     = outcome.DeadLettered
+	Requeued         = outcome.Requeued
 )
 
 // CallTimeout bounds one Cognito call; a call that takes longer counts as a
@@ -101,8 +103,8 @@ const MaxHold = 12*time.Hour - 5*time.Minute
 type Config struct {
 	ClientID     string        // cooldown key scope
 	ClientSecret string        // only to keep it out of messages
-	MaxReceives  int           // dead-letter a transient failure on this receive; default 5
-	RequeueDelay time.Duration // first requeue delay; default 30s
+	MaxReceives  int           // dead-letter a transient failure on this receive; default config.DefaultMaxReceives
+	RequeueDelay time.Duration // first requeue delay (REQUEUE_DELAY); 0 requeues at once, so there is no default
 	MaxHold      time.Duration // release a job held this long after its receive; default MaxHold
 }
 
@@ -139,10 +141,7 @@ type Deps struct {
 // and Now is required.
 func New(cfg Config, d Deps) *Processor {
 	if cfg.MaxReceives <= 0 {
-		cfg.MaxReceives = 5
-	}
-	if cfg.RequeueDelay < 0 {
-		cfg.RequeueDelay = 30 * time.Second
+		cfg.MaxReceives = config.DefaultMaxReceives
 	}
 	if cfg.MaxHold <= 0 {
 		cfg.MaxHold = MaxHold

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/resend-worker/resend-worker/internal/config"
 )
 
 // Config tunes the adaptation.
@@ -80,7 +82,7 @@ func Tuned(max float64) Config {
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	if c.Max <= 0 {
-		c.Max = 20
+		c.Max = config.DefaultMaxRPS
 	}
 	if c.Min <= 0 {
 		c.Min = math.Max(c.Max/50, 0.1)
