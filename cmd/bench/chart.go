@@ -9,11 +9,13 @@ package main
 //	defer b.chartRow(name, be.cog, admins)()
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,25 +155,36 @@ type chart struct {
 	title     string
 	calls     plotter.XYs   // Cognito calls per second (every answer)
 	throttled plotter.XYs   // of which TooManyRequestsException
-	rates     []plotter.XYs // the limiter's rate, per process
+	rates     []plotter.XYs // the limiter's rate, per process that served it
+	procs     []int         // the number (from 1) of each rate's process
+	nprocs    int           // processes sampled
+	length    float64       // the row's length, seconds
 	quota     plotter.XYs   // the stand-in's quota; empty when unlimited
 }
 
 func newChart(title string, start time.Time, length time.Duration, calls []cognitoemu.Call, ticks []tick) chart {
-	c := chart{title: title}
+	c := chart{title: title, length: length.Seconds()}
 	c.calls, c.throttled = binCalls(calls, start, length, chartBin)
+	var rates []plotter.XYs
 	if len(ticks) > 0 {
-		c.rates = make([]plotter.XYs, len(ticks[0].rates))
+		c.nprocs = len(ticks[0].rates)
+		rates = make([]plotter.XYs, c.nprocs)
 	}
 	limited := false
 	for _, tk := range ticks {
 		for i, r := range tk.rates {
-			if i < len(c.rates) && !math.IsNaN(r) {
-				c.rates[i] = append(c.rates[i], plotter.XY{X: tk.at, Y: r})
+			if i < len(rates) && !math.IsNaN(r) {
+				rates[i] = append(rates[i], plotter.XY{X: tk.at, Y: r})
 			}
 		}
 		c.quota = append(c.quota, plotter.XY{X: tk.at, Y: tk.quota})
 		limited = limited || tk.quota > 0
+	}
+	// A process that never served the gauge (the naive loop) has no series.
+	for i, r := range rates {
+		if len(r) > 0 {
+			c.rates, c.procs = append(c.rates, r), append(c.procs, i+1)
+		}
 	}
 	if !limited {
 		c.quota = nil
@@ -208,7 +221,52 @@ var (
 	colorThrottled = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 	colorRate      = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
 	colorQuota     = color.RGBA{A: 0xff}
+	colorProcs     = []color.RGBA{
+		{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+		{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+		{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+		{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+	}
 )
+
+// sumSeries adds the series up at the points in time of the first that has
+// a value there from each series (samples are taken together, so a tick's
+// points share their X; a tick a process missed is left out).
+func sumSeries(ss []plotter.XYs) plotter.XYs {
+	at := map[float64][]float64{}
+	for _, s := range ss {
+		for _, p := range s {
+			at[p.X] = append(at[p.X], p.Y)
+		}
+	}
+	var out plotter.XYs
+	for x, ys := range at {
+		if len(ys) == len(ss) {
+			sum := 0.0
+			for _, y := range ys {
+				sum += y
+			}
+			out = append(out, plotter.XY{X: x, Y: sum})
+		}
+	}
+	slices.SortFunc(out, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+	return out
+}
+
+// niceCeil rounds v up to 1, 2, 3, 4, 5, 6 or 8 times a power of ten, for axis ends
+// with round ticks.
+func niceCeil(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 3, 4, 5, 6, 8, 10} {
+		if v <= m*p*(1+1e-9) {
+			return m * p
+		}
+	}
+	return 10 * p
+}
 
 // write draws the chart into path (its directory is made) as SVG.
 func (c chart) write(path string) error {
@@ -218,11 +276,17 @@ func (c chart) write(path string) error {
 	p.Y.Label.Text = "per second"
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(8)
 
+	entries, ymax := 0, 0.0
 	add := func(label string, xys plotter.XYs, col color.Color, width vg.Length, dashes ...vg.Length) error {
 		if len(xys) == 0 {
 			return nil
+		}
+		entries++
+		for _, p := range xys {
+			ymax = max(ymax, p.Y)
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
@@ -241,19 +305,28 @@ func (c chart) write(path string) error {
 	}
 	for i, r := range c.rates {
 		label := "limiter rate"
-		if len(c.rates) > 1 {
-			label = fmt.Sprintf("limiter rate, process %d", i+1)
+		if c.nprocs > 1 {
+			label = fmt.Sprintf("limiter rate, process %d", c.procs[i])
 		}
-		// Processes after the first in lighter shades of the same green.
-		col := colorRate
-		col.A = uint8(0xff - min(i, 3)*0x40)
-		if err := add(label, r, col, vg.Points(1.5), vg.Points(4), vg.Points(2)); err != nil {
+		col, width := colorRate, vg.Points(1.5)
+		if len(c.rates) > 1 {
+			col, width = colorProcs[i%len(colorProcs)], vg.Points(1)
+		}
+		if err := add(label, r, col, width, vg.Points(4), vg.Points(2)); err != nil {
+			return err
+		}
+	}
+	if len(c.rates) > 1 {
+		if err := add("limiter rates, sum", sumSeries(c.rates), colorRate, vg.Points(1.5)); err != nil {
 			return err
 		}
 	}
 	if err := add("quota", c.quota, colorQuota, vg.Points(1), vg.Points(1), vg.Points(3)); err != nil {
 		return err
 	}
+	// Room above the data for the legend: about 4.5 % of the height a line.
+	p.Y.Max = niceCeil(max(ymax, 1) / max(0.3, 1-0.03-0.045*float64(entries)))
+	p.X.Min, p.X.Max = 0, c.length
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

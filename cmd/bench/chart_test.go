@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -148,7 +149,7 @@ func TestChartRow(t *testing.T) {
 		t.Fatalf("root element <%s>, want <svg>", root)
 	}
 	all := strings.Join(texts, "|")
-	for _, want := range []string{"(x) test row, MAX_RPS=Q", "Cognito calls/s", "throttled/s", "limiter rate, process 1", "limiter rate, process 2", "quota", "seconds since the worker started"} {
+	for _, want := range []string{"(x) test row, MAX_RPS=Q", "Cognito calls/s", "throttled/s", "limiter rate, process 1", "limiter rate, process 2", "limiter rates, sum", "quota", "seconds since the worker started"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the SVG's text lacks %q; it has %q", want, texts)
 		}
@@ -206,6 +207,32 @@ func TestSampler(t *testing.T) {
 	}
 }
 
+func TestSumSeries(t *testing.T) {
+	a := plotter.XYs{{X: 0, Y: 1}, {X: 1, Y: 2}, {X: 2, Y: 3}}
+	b := plotter.XYs{{X: 0, Y: 10}, {X: 2, Y: 30}} // missed the tick at 1
+	got := sumSeries([]plotter.XYs{b, a})
+	want := plotter.XYs{{X: 0, Y: 11}, {X: 2, Y: 33}}
+	if len(got) != len(want) {
+		t.Fatalf("sum %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("sum %v, want %v (in time order, ticks a process missed left out)", got, want)
+		}
+	}
+	if got := sumSeries([]plotter.XYs{a, nil}); len(got) != 0 {
+		t.Errorf("sum with a process that never answered: %v, want none", got)
+	}
+}
+
+func TestNiceCeil(t *testing.T) {
+	for v, want := range map[float64]float64{0: 1, 0.25: 0.3, 1: 1, 1.2: 2, 19: 20, 20: 20, 21: 30, 44: 50, 61: 80, 90: 100, 140: 200} {
+		if got := niceCeil(v); math.Abs(got-want) > 1e-9*want {
+			t.Errorf("niceCeil(%g) = %g, want %g", v, got, want)
+		}
+	}
+}
+
 func TestChartRowOff(t *testing.T) {
 	b := &bench{o: options{chartDir: ""}}
 	b.chartRow("(a) row", nil, nil)() // nothing to sample, nothing written, no panic
@@ -216,10 +243,13 @@ func TestChartRowOff(t *testing.T) {
 func TestNewChart(t *testing.T) {
 	start := time.Now()
 	nan := math.NaN()
-	ticks := []tick{{at: 0, rates: []float64{10, nan}, quota: 0}, {at: 1, rates: []float64{8, 4}, quota: 0}}
+	ticks := []tick{{at: 0, rates: []float64{10, nan, nan}, quota: 0}, {at: 1, rates: []float64{nan, nan, 4}, quota: 0}}
 	c := newChart("t", start, 2*time.Second, nil, ticks)
-	if len(c.rates) != 2 || len(c.rates[0]) != 2 || len(c.rates[1]) != 1 || c.rates[1][0] != (plotter.XY{X: 1, Y: 4}) {
-		t.Errorf("rates %v: want 2 points, then 1 (the NaN left out)", c.rates)
+	if len(c.rates) != 2 || len(c.rates[0]) != 1 || len(c.rates[1]) != 1 || c.rates[1][0] != (plotter.XY{X: 1, Y: 4}) {
+		t.Errorf("rates %v: want a point each for processes 1 and 3 (NaN left out)", c.rates)
+	}
+	if c.nprocs != 3 || !slices.Equal(c.procs, []int{1, 3}) {
+		t.Errorf("processes %v of %d, want 1 and 3 of 3 (2 never served a rate)", c.procs, c.nprocs)
 	}
 	if c.quota != nil {
 		t.Errorf("quota %v for an unlimited stand-in, want none", c.quota)
