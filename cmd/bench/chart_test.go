@@ -23,6 +23,7 @@ import (
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
 	"github.com/resend-worker/resend-worker/internal/devenv"
+	"github.com/resend-worker/resend-worker/internal/testenv"
 )
 
 func TestBinCalls(t *testing.T) {
@@ -305,5 +306,34 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	t.Helper()
 	if !waitUntil(timeout, cond) {
 		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// TestBenchWritesCharts runs a small row (b) of the real bench: the worker
+// built and run as a process against moto_server and the stand-in. Its chart
+// must be written and show the worker's limiter rate.
+func TestBenchWritesCharts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the worker against moto_server")
+	}
+	if _, err := devenv.MotoPath(); err != nil {
+		testenv.Unavailable(t, "moto_server: %v", err)
+	}
+	dir := t.TempDir()
+	t.Chdir(filepath.Join("..", "..")) // run builds ./cmd/worker from the module root
+	o := options{n: 40, q: 20, latency: 10 * time.Millisecond, concurrency: 8, rows: "b", workers: 1,
+		timeout: time.Minute, chartDir: dir, chartEvery: 100 * time.Millisecond}
+	if err := run(o); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "b-worker-max-rps-2q.svg"))
+	if err != nil {
+		t.Fatalf("row (b)'s chart not written: %v", err)
+	}
+	defer f.Close()
+	root, texts, _ := parseSVG(t, f)
+	all := strings.Join(texts, "|")
+	if root != "svg" || !strings.Contains(all, "Cognito calls/s") || !strings.Contains(all, "limiter rate") || !strings.Contains(all, "quota") {
+		t.Fatalf("root <%s>, text %q: want an <svg> with the calls, the worker's limiter rate and the quota", root, texts)
 	}
 }
