@@ -29,11 +29,11 @@ lint: ## gofmt and go vet
 demo: build ## a local run end to end: moto, the stand-in, a mixed batch, the worker, the results
 	$(WITH_MOTO) $(GO) run ./cmd/demo -bin bin
 
-bench: ## throughput benchmark against moto and the stand-in (prints a table)
+bench: ## throughput benchmark against moto and the stand-in (prints a table, writes a chart per row into bench-out/)
 	$(WITH_MOTO) $(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 check-deploy: ## terraform fmt/validate, compose config, terraform apply of the queues on moto
 	bash scripts/check-deploy.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin bench-out
