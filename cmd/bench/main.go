@@ -43,6 +43,8 @@ type options struct {
 	workers     int
 	trace       time.Duration
 	outage      time.Duration
+	chartDir    string
+	chartEvery  time.Duration
 }
 
 func main() {
@@ -65,6 +67,8 @@ func main() {
 	flag.StringVar(&o.env, "env", "", "extra worker environment, k=v;k=v (experiments)")
 	flag.IntVar(&o.workers, "c-workers", 3, "worker processes in row c")
 	flag.DurationVar(&o.trace, "trace", 0, "print each process's limiter rate and jobs done at this interval (stderr)")
+	flag.StringVar(&o.chartDir, "charts", "bench-out", "write each row's chart (SVG) into this directory; \"\" skips")
+	flag.DurationVar(&o.chartEvery, "chart-every", 500*time.Millisecond, "how often a row's chart samples the limiter's rate")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -349,6 +353,13 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 		procs = append(procs, p)
 	}
 
+	admins := make([]string, len(procs))
+	for i, p := range procs {
+		admins[i] = p.AdminAddr
+	}
+	stopChart := b.chartRow(name, be.cog, admins)
+	defer stopChart()
+
 	// Drain: every job has an outcome (resend_jobs_total over the processes).
 	// The stand-in's records are read first, as they cost the workers nothing.
 	drainSet := map[string]bool{}
@@ -414,6 +425,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	if !r.done {
 		r.drain = time.Since(start)
 	}
+	stopChart()
 	// Let the last deletes flush, then read the SQS requests.
 	waitUntil(10*time.Second, func() bool {
 		c, err := b.moto.QueueCounts(ctx, be.queueURL)
