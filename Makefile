@@ -29,7 +29,7 @@ bench: ## throughput benchmark against moto and the stand-in (prints a table)
 	$(GO) run ./cmd/bench
 
 check-deploy: ## terraform fmt/validate, compose config, terraform apply of the queues on moto
-	bash scripts/check-deploy.sh
+	bash deploy/check-deploy.sh
 
 clean:
 	rm -rf bin

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks of docker-compose.yml for scripts/check-deploy.sh (needs PyYAML).
+"""Checks of docker-compose.yml for deploy/check-deploy.sh (needs PyYAML).
 
   compose_check.py check CONFIG          check the resolved compose file
   compose_check.py worker-env CONFIG SQS COGNITO ADMIN_ADDR

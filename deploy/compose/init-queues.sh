@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates the job queue and its dead-letter queue for the local stack
 # (docker-compose.yml `init-queues`, image amazon/aws-cli). Idempotent: it can
-# run again against the same LocalStack. scripts/check-deploy.sh also runs it
+# run again against the same LocalStack. deploy/check-deploy.sh also runs it
 # against moto_server.
 #
 # Environment:

@@ -1,5 +1,5 @@
 // Command dockerfile-check checks the Dockerfile and .dockerignore without a
-// Docker engine (scripts/check-deploy.sh runs it):
+// Docker engine (deploy/check-deploy.sh runs it):
 //
 //   - parses the Dockerfile with BuildKit's own parser and runs BuildKit's
 //     lint rules (those of `docker build --check`); any warning fails;

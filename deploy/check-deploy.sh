@@ -3,17 +3,19 @@
 # that need neither a Docker engine nor an AWS account. See deploy/README.md,
 # "What is not checked here".
 #
-#   bash scripts/check-deploy.sh            (from anywhere; `make check-deploy`)
+#   bash deploy/check-deploy.sh            (from anywhere; `make check-deploy`)
 #
-# Needs: terraform (>= 1.7), the AWS provider 5.x in a local plugin mirror
-# (found with `find /`, or TF_PLUGIN_MIRROR=/dir/that/holds/registry.terraform.io),
-# docker-compose (installed with apt-get when missing and running as root),
-# python3 with PyYAML and boto3, moto_server, the aws CLI, go.
-# It writes only to a temporary directory and stops every process it started.
+# Needs: terraform (>= 1.7), the AWS provider (>= 5.100, < 7.0) in a local
+# plugin mirror (TF_PLUGIN_MIRROR=/dir/that/holds/registry.terraform.io, else
+# the first of a few known places, see find_mirror), docker-compose or the
+# Docker Compose v2 plugin, python3 with PyYAML and boto3, moto_server, the aws
+# CLI, go. It installs nothing (a missing tool fails its check, saying what to
+# install), writes only to a temporary directory and stops every process it
+# started.
 # CHECK_DEPLOY_VERBOSE=1 shows the output of passing checks too.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) # deploy/..
 cd "$ROOT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/check-deploy.XXXXXX")
 PIDFILE="$WORK/pids" # every background process of this run, one pid a line
@@ -91,16 +93,25 @@ check_tf_fmt() {
   terraform fmt -check -recursive -diff deploy/terraform
 }
 
+# The plugin mirror: TF_PLUGIN_MIRROR, else the first known place that holds
+# an AWS provider build for this platform. The places are Terraform's own
+# implied local mirror directories plus /opt/tf-plugins (this project's CI
+# image); nothing walks the filesystem.
 find_mirror() {
+  local platform dir
+  platform="$(go env GOOS 2>/dev/null || echo linux)_$(go env GOARCH 2>/dev/null || echo amd64)"
   if [ -n "${TF_PLUGIN_MIRROR:-}" ]; then
     echo "$TF_PLUGIN_MIRROR"
     return
   fi
-  local bin
-  bin=$(find / \( -path /proc -o -path /sys -o -path /dev -o -path "$WORK" \) -prune -o \
-    -name 'terraform-provider-aws_*' -path '*/registry.terraform.io/hashicorp/aws/5.*' -print 2>/dev/null | sort | tail -n 1)
-  [ -n "$bin" ] || return 1
-  echo "${bin%%/registry.terraform.io/*}"
+  for dir in /opt/tf-plugins "$HOME/.terraform.d/plugins" "${XDG_DATA_HOME:-$HOME/.local/share}/terraform/plugins" \
+    /usr/local/share/terraform/plugins /usr/share/terraform/plugins; do
+    if compgen -G "$dir/registry.terraform.io/hashicorp/aws/*/$platform/terraform-provider-aws_*" >/dev/null; then
+      echo "$dir"
+      return
+    fi
+  done
+  return 1
 }
 
 tf_init() { # DIR [init args...]
@@ -110,7 +121,7 @@ tf_init() { # DIR [init args...]
 }
 
 check_tf_validate() {
-  MIRROR=$(find_mirror) || die "no AWS provider 5.x plugin mirror found (find / -name 'terraform-provider-aws_*'); set TF_PLUGIN_MIRROR to the directory that holds registry.terraform.io"
+  MIRROR=$(find_mirror) || die "no AWS provider plugin mirror in the known places (see find_mirror in deploy/check-deploy.sh): set TF_PLUGIN_MIRROR to the directory that holds registry.terraform.io/hashicorp/aws"
   echo "provider mirror: $MIRROR"
   rm -rf "$TF_COPY"
   mkdir -p "$TF_COPY"
@@ -137,11 +148,6 @@ find_compose() {
     COMPOSE=(docker-compose)
   elif command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
-  elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "docker-compose is missing: installing it with apt-get"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >"$WORK/apt.log" 2>&1 ||
-      { cat "$WORK/apt.log"; return 1; }
-    COMPOSE=(docker-compose)
   else
     return 1
   fi
