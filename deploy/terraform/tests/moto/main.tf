@@ -1,4 +1,4 @@
-# Test root for scripts/check-deploy.sh: applies the module's queue part
+# Test root for deploy/check-deploy.sh: applies the module's queue part
 # (create_ecs = false) to a local moto_server and outputs what it expects, so
 # verify.py can compare it with what moto holds. Never used against AWS.
 
@@ -8,7 +8,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0, < 6.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 
