@@ -234,6 +234,15 @@ check_build_from_context() {
   fi
 }
 
+# ------------------------------------------------------- IAM versus code
+
+# The task role's actions (deploy/terraform/worker-iam-actions.json) against
+# the SQS and DynamoDB operations the worker's Go code calls.
+check_iam_actions() {
+  command -v go >/dev/null || die "go is not installed"
+  (cd deploy/tools/iamcheck && go test -count=1 . && go run . -root "$ROOT")
+}
+
 # ----------------------------------------------------------------- moto
 
 MOTO_PORT=""
@@ -420,6 +429,7 @@ run_check "docker-compose config -q" check_compose_config
 run_check "compose: worker environment and wiring" check_compose_env
 run_check "Dockerfile (BuildKit parser + lint) and .dockerignore context" check_dockerfile
 run_check "go build from the Docker build context, version ldflags, static" check_build_from_context
+run_check "task role actions = the worker's SQS/DynamoDB calls (iamcheck)" check_iam_actions
 
 if start_moto; then
   echo "moto_server on $MOTO_URL (pid $(tail -n 1 "$PIDFILE"))"
