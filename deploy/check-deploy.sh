@@ -279,8 +279,10 @@ check_moto_terraform() {
   python3 - "$MOTO_URL" <<'EOF'
 import sys, boto3
 sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
 left = [u for u in sqs.list_queues().get("QueueUrls", []) if "/resend-moto" in u]
-print("queues left after destroy:", left)
+left += [t for t in ddb.list_tables().get("TableNames", []) if t.startswith("resend-moto")]
+print("queues and tables left after destroy:", left)
 sys.exit(1 if left else 0)
 EOF
 }
@@ -433,7 +435,7 @@ run_check "task role actions = the worker's SQS/DynamoDB calls (iamcheck)" check
 
 if start_moto; then
   echo "moto_server on $MOTO_URL (pid $(tail -n 1 "$PIDFILE"))"
-  run_check "terraform apply of the queue part to moto + verify + destroy" check_moto_terraform
+  run_check "terraform apply of queues, bulk lane, ledger table, alarms to moto + verify + destroy" check_moto_terraform
   run_check "compose init-queues.sh on moto (idempotent, redrive)" check_init_queues
   run_check "compose stack without Docker: seed, worker env, demo jobs, SIGTERM" check_compose_smoke
 else
