@@ -183,7 +183,7 @@ check_compose_env() {
     echo "PyYAML not available: checking the required variables only (grep)"
     local env var missing=0
     env=$(compose_worker_env_fallback)
-    for var in RESEND_QUEUE_URL RESEND_DLQ_URL COGNITO_CLIENT_ID AWS_REGION AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER; do
+    for var in RESEND_QUEUE_URL RESEND_DLQ_URL RESEND_BULK_QUEUE_URL COOLDOWN_TABLE COGNITO_CLIENT_ID AWS_REGION AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER; do
       if grep -Eq "^      ${var}: *[^ '\"]" <<<"$env"; then
         echo "  ok   worker sets $var"
       else
@@ -296,24 +296,36 @@ check_init_queues() {
   mapfile -t envs < <(python3 -c '
 import sys, yaml
 e = yaml.safe_load(open(sys.argv[1]))["services"]["init-queues"]["environment"]
-for k in ["JOB_QUEUE_NAME", "DLQ_NAME", "MAX_RECEIVES", "REDRIVE_MAX_RECEIVE_COUNT"]:
+for k in ["JOB_QUEUE_NAME", "BULK_QUEUE_NAME", "DLQ_NAME", "LEDGER_TABLE_NAME", "MAX_RECEIVES", "REDRIVE_MAX_RECEIVE_COUNT"]:
     print(f"{k}={e[k]}")' "$COMPOSE_CONFIG")
-  [ "${#envs[@]}" -eq 4 ] || die "init-queues settings not found in the compose config"
-  # twice: it must be idempotent (compose may run it again on a live LocalStack)
+  [ "${#envs[@]}" -eq 6 ] || die "init-queues settings not found in the compose config"
+  # twice: it must be idempotent (compose may run it again on a live LocalStack);
+  # DYNAMODB_ENDPOINT defaults to SQS_ENDPOINT (moto serves both on one port)
   env "${envs[@]}" SQS_ENDPOINT="$MOTO_URL" bash deploy/compose/init-queues.sh
   env "${envs[@]}" SQS_ENDPOINT="$MOTO_URL" bash deploy/compose/init-queues.sh
   python3 - "$MOTO_URL" "${envs[@]}" <<'EOF'
 import json, sys, boto3
 url, kv = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
 sqs = boto3.client("sqs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-q = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=kv["JOB_QUEUE_NAME"])["QueueUrl"], AttributeNames=["All"])["Attributes"]
-d = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=kv["DLQ_NAME"])["QueueUrl"], AttributeNames=["All"])["Attributes"]
-rp = json.loads(q["RedrivePolicy"])
-assert rp["deadLetterTargetArn"] == d["QueueArn"], rp
-assert int(rp["maxReceiveCount"]) == int(kv["REDRIVE_MAX_RECEIVE_COUNT"]) > int(kv["MAX_RECEIVES"]), rp
-assert q["SqsManagedSseEnabled"] == "true" and d["SqsManagedSseEnabled"] == "true"
-assert int(d["MessageRetentionPeriod"]) >= int(q["MessageRetentionPeriod"])
-print("queues:", kv["JOB_QUEUE_NAME"], "->", kv["DLQ_NAME"], "redrive", rp["maxReceiveCount"])
+def attrs(name):
+    return sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], AttributeNames=["All"])["Attributes"]
+d = attrs(kv["DLQ_NAME"])
+for name in [kv["JOB_QUEUE_NAME"], kv["BULK_QUEUE_NAME"]]:
+    q = attrs(name)
+    rp = json.loads(q["RedrivePolicy"])
+    assert rp["deadLetterTargetArn"] == d["QueueArn"], rp
+    assert int(rp["maxReceiveCount"]) == int(kv["REDRIVE_MAX_RECEIVE_COUNT"]) > int(kv["MAX_RECEIVES"]), rp
+    assert q["SqsManagedSseEnabled"] == "true", name
+    assert int(d["MessageRetentionPeriod"]) >= int(q["MessageRetentionPeriod"])
+    print("queue:", name, "->", kv["DLQ_NAME"], "redrive", rp["maxReceiveCount"])
+assert d["SqsManagedSseEnabled"] == "true"
+ddb = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+t = ddb.describe_table(TableName=kv["LEDGER_TABLE_NAME"])["Table"]
+assert t["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}], t["KeySchema"]
+assert t["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}], t["AttributeDefinitions"]
+ttl = ddb.describe_time_to_live(TableName=kv["LEDGER_TABLE_NAME"])["TimeToLiveDescription"]
+assert ttl.get("AttributeName") == "expires_at" and ttl.get("TimeToLiveStatus") == "ENABLED", ttl
+print("table:", kv["LEDGER_TABLE_NAME"], "pk String, TTL expires_at")
 EOF
 }
 
@@ -436,10 +448,10 @@ run_check "task role actions = the worker's SQS/DynamoDB calls (iamcheck)" check
 if start_moto; then
   echo "moto_server on $MOTO_URL (pid $(tail -n 1 "$PIDFILE"))"
   run_check "terraform apply of queues, bulk lane, ledger table, alarms to moto + verify + destroy" check_moto_terraform
-  run_check "compose init-queues.sh on moto (idempotent, redrive)" check_init_queues
+  run_check "compose init-queues.sh on moto (idempotent, redrive, bulk queue, table)" check_init_queues
   run_check "compose stack without Docker: seed, worker env, demo jobs, SIGTERM" check_compose_smoke
 else
-  for n in "terraform apply of the queue part to moto" "compose init-queues.sh on moto" "compose stack without Docker"; do
+  for n in "terraform apply to moto" "compose init-queues.sh on moto" "compose stack without Docker"; do
     echo "$n: FAIL (moto_server could not be started)"
     failed=$((failed + 1))
     failed_names+=("$n")
