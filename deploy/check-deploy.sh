@@ -138,6 +138,24 @@ check_tf_test() {
   TF_DATA_DIR="$TF_COPY/.terraform" terraform -chdir="$TF_COPY" test -no-color
 }
 
+# The messages a user sees for invalid values: one `terraform console` with
+# every value wrong at once, then deploy/checks/tf_messages.py looks for each
+# expected message in its output.
+check_tf_validation_messages() {
+  [ -d "$TF_COPY/.terraform" ] || die "terraform init of the module failed earlier"
+  local out="$WORK/validation.txt"
+  echo 'var.name' | TF_DATA_DIR="$TF_COPY/.terraform" terraform -chdir="$TF_COPY" console \
+    -var worker_concurrency=1001 \
+    -var 'extra_environment={REQUEUE_DELY = "30s", REQUEUE_DELAY = "30"}' \
+    -var role_path=workloads \
+    -var kms_key_arn=alias/aws/sqs \
+    -var 'producer_source_arns=["arn:aws:lambda:eu-west-1:123456789012:function:x"]' \
+    -var 'capacity_provider_strategy=[{capacity_provider = "EC2", weight = 1}]' \
+    -var 'secrets={COGNITO_CLIENT_SECRET = "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}' \
+    -var metrics=prometheus >"$out" 2>&1 || true
+  python3 deploy/checks/tf_messages.py "$out"
+}
+
 # ---------------------------------------------------------- docker compose
 
 COMPOSE=()
@@ -439,6 +457,7 @@ run_check "terraform fmt -check -recursive deploy/terraform" check_tf_fmt
 MIRROR=$(find_mirror) || MIRROR=""
 run_check "terraform init + validate (module, examples/complete)" check_tf_validate
 run_check "terraform test (module, offline, API calls overridden)" check_tf_test
+run_check "terraform validation messages for invalid values" check_tf_validation_messages
 run_check "docker-compose config -q" check_compose_config
 run_check "compose: worker environment and wiring" check_compose_env
 run_check "Dockerfile (BuildKit parser + lint) and .dockerignore context" check_dockerfile
