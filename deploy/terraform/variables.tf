@@ -168,7 +168,7 @@ variable "operator_principal_arns" {
 }
 
 variable "restrict_send_to_listed_principals" {
-  description = "When producer_principal_arns is non-empty, add a Deny on sqs:SendMessage to the job queue for every principal not in producer_principal_arns or operator_principal_arns (an Allow alone does not stop same-account principals with broad IAM policies)."
+  description = "When producer_principal_arns or producer_source_arns is non-empty, add a Deny on sqs:SendMessage to the job queues for every request that comes from none of producer_principal_arns, operator_principal_arns and producer_source_arns (an Allow alone does not stop same-account principals with broad IAM policies)."
   type        = bool
   default     = true
 }
