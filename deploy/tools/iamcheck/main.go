@@ -4,12 +4,16 @@
 // The operations are not a hand-written list: they are the methods of the
 // SDK clients (*sqs.Client, *dynamodb.Client) found by reflection, each with
 // the signature of an API operation (ctx, *OpInput, ...func(*Options))
-// (*OpOutput, error). The calls are found with go/ast in every non-test .go
-// file of the module's packages that the worker binary is built from
-// (`go list -deps ./cmd/worker`): a selector X.Op (a call, or a method value
-// handed to a helper) in a package that imports the service's SDK package. The tools and tests around it (cmd/bench, cmd/demo,
-// internal/devenv, internal/testenv) never run under the task role and are not
-// part of that set.
+// (*OpOutput, error). The uses are found in the syntax trees (go/ast) of every
+// non-test .go file of the module's packages that the worker binary is built
+// from (`go list -deps ./cmd/worker`), with their type information (go/types):
+// a selector X.Op, called or handed to a helper as a method value, whose
+// method takes *Op Input of that service's SDK package as its second
+// parameter. That covers calls through the narrow interfaces the code declares
+// where it consumes a client, and leaves out methods that only share a name
+// (bufio.Scanner.Scan is no dynamodb:Scan). The tools and tests around the
+// worker (cmd/bench, cmd/demo, internal/devenv, internal/testenv) never run
+// under the task role and are not part of that set.
 //
 // Each operation maps to its IAM action (SQS batch operations to the action of
 // the single one: SendMessageBatch is authorised by sqs:SendMessage). The
@@ -29,8 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
-	"go/parser"
-	"go/token"
+	"go/types"
 	"io"
 	"os"
 	"os/exec"
@@ -38,11 +41,11 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"golang.org/x/tools/go/packages"
 )
 
 // service is one AWS service whose client the worker may call.
@@ -104,70 +107,77 @@ func action(prefix, op string, ops map[string]bool) (string, error) {
 	return prefix + ":" + op, nil
 }
 
-// FindCalls parses the files and returns the API operation uses in them: a
-// selector X.Op, called or taken as a method value (a batch helper may be
-// handed api.SendMessageBatch), where Op is an operation of a service whose
-// SDK package the file's package imports (a file may use a client built in
-// another file of its package without importing the SDK itself).
-func FindCalls(files []string) ([]Call, error) {
-	fset := token.NewFileSet()
+// FindCalls returns the API operation uses in the packages: each selector
+// X.Op whose method has an SDK operation's input (*svc.OpInput) as its second
+// parameter, called or taken as a method value.
+func FindCalls(pkgs []*packages.Package) ([]Call, error) {
 	opsOf := map[string]map[string]bool{}
 	for _, s := range services {
 		opsOf[s.importPath] = operations(s.client)
 	}
-	parsed := make([]*ast.File, len(files))
-	imports := map[string]map[string]bool{} // package dir -> SDK import paths
-	for i, f := range files {
-		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return nil, err
-		}
-		parsed[i] = file
-		dir := filepath.Dir(f)
-		if imports[dir] == nil {
-			imports[dir] = map[string]bool{}
-		}
-		for _, imp := range file.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			imports[dir][p] = true
-		}
-	}
 	var calls []Call
-	for i, file := range parsed {
-		var imported []service
-		for _, s := range services {
-			if imports[filepath.Dir(files[i])][s.importPath] {
-				imported = append(imported, s)
-			}
+	for _, pkg := range pkgs {
+		if len(pkg.Errors) > 0 {
+			return nil, fmt.Errorf("%s: %v", pkg.PkgPath, pkg.Errors[0])
 		}
-		if len(imported) == 0 {
-			continue
-		}
-		var ferr error
-		ast.Inspect(file, func(n ast.Node) bool {
-			sel, ok := n.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			for _, s := range imported {
-				ops := opsOf[s.importPath]
-				if !ops[sel.Sel.Name] {
-					continue
+		for _, file := range pkg.Syntax {
+			var ferr error
+			ast.Inspect(file, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok || ferr != nil {
+					return ferr == nil
 				}
-				pos := fset.Position(sel.Sel.Pos())
-				a, err := action(s.prefix, sel.Sel.Name, ops)
-				if err != nil && ferr == nil {
+				s, op, ok := sdkOperation(pkg.TypesInfo, sel, opsOf)
+				if !ok {
+					return true
+				}
+				pos := pkg.Fset.Position(sel.Sel.Pos())
+				a, err := action(s.prefix, op, opsOf[s.importPath])
+				if err != nil {
 					ferr = fmt.Errorf("%s: %w", pos, err)
+					return false
 				}
-				calls = append(calls, Call{Action: a, Op: sel.Sel.Name, Pos: pos.String()})
+				calls = append(calls, Call{Action: a, Op: op, Pos: pos.String()})
+				return true
+			})
+			if ferr != nil {
+				return nil, ferr
 			}
-			return true
-		})
-		if ferr != nil {
-			return nil, ferr
 		}
 	}
 	return calls, nil
+}
+
+// sdkOperation reports whether sel selects a method (of an SDK client, of an
+// interface the code declares, of a wrapper) shaped like an SDK operation:
+// named Op, second parameter *svc.OpInput from the service's package.
+func sdkOperation(info *types.Info, sel *ast.SelectorExpr, opsOf map[string]map[string]bool) (service, string, bool) {
+	selection := info.Selections[sel]
+	if selection == nil || (selection.Kind() != types.MethodVal && selection.Kind() != types.MethodExpr) {
+		return service{}, "", false
+	}
+	fn, ok := selection.Obj().(*types.Func)
+	if !ok {
+		return service{}, "", false
+	}
+	params := fn.Type().(*types.Signature).Params()
+	if params.Len() < 2 {
+		return service{}, "", false
+	}
+	ptr, ok := params.At(1).Type().(*types.Pointer)
+	if !ok {
+		return service{}, "", false
+	}
+	named, ok := ptr.Elem().(*types.Named)
+	if !ok || named.Obj().Pkg() == nil || named.Obj().Name() != fn.Name()+"Input" {
+		return service{}, "", false
+	}
+	for _, s := range services {
+		if named.Obj().Pkg().Path() == s.importPath && opsOf[s.importPath][fn.Name()] {
+			return s, fn.Name(), true
+		}
+	}
+	return service{}, "", false
 }
 
 // Granted is worker-iam-actions.json: action lists per resource, and the
@@ -283,10 +293,10 @@ func sortedKeys(m map[string][]string) []string {
 	return keys
 }
 
-// goFiles lists the non-test Go files of the main module's packages that pkg
-// is built from, as `go list` selects them for this platform.
-func goFiles(root, pkg string) ([]string, error) {
-	cmd := exec.Command("go", "list", "-deps", "-json=Dir,GoFiles,CgoFiles,Module", pkg)
+// loadWorker loads, with syntax and type information, the main module's
+// packages that pkg is built from (test files excluded).
+func loadWorker(root, pkg string) ([]*packages.Package, error) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.ImportPath}}{{end}}{{end}}", pkg)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -294,26 +304,15 @@ func goFiles(root, pkg string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go list: %w: %s", err, stderr.String())
 	}
-	var files []string
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for dec.More() {
-		var p struct {
-			Dir      string
-			GoFiles  []string
-			CgoFiles []string
-			Module   *struct{ Main bool }
-		}
-		if err := dec.Decode(&p); err != nil {
-			return nil, err
-		}
-		if p.Module == nil || !p.Module.Main {
-			continue
-		}
-		for _, f := range append(p.GoFiles, p.CgoFiles...) {
-			files = append(files, filepath.Join(p.Dir, f))
-		}
+	paths := strings.Fields(string(out))
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no packages of the main module found for %s in %s", pkg, root)
 	}
-	return files, nil
+	cfg := &packages.Config{
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo,
+		Dir:  root,
+	}
+	return packages.Load(cfg, paths...)
 }
 
 func main() {
@@ -324,13 +323,10 @@ func main() {
 	if *actions == "" {
 		*actions = filepath.Join(*root, "deploy", "terraform", "worker-iam-actions.json")
 	}
-	files, err := goFiles(*root, *pkg)
-	if err == nil && len(files) == 0 {
-		err = fmt.Errorf("no Go files found for %s in %s", *pkg, *root)
-	}
+	pkgs, err := loadWorker(*root, *pkg)
 	var calls []Call
 	if err == nil {
-		calls, err = FindCalls(files)
+		calls, err = FindCalls(pkgs)
 	}
 	var g Granted
 	if err == nil {
@@ -340,7 +336,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "iamcheck:", err)
 		os.Exit(2)
 	}
-	fmt.Printf("%d non-test Go files of %s scanned, %d API calls\n", len(files), *pkg, len(calls))
+	fmt.Printf("%d packages of %s type-checked, %d uses of SQS/DynamoDB operations\n", len(pkgs), *pkg, len(calls))
 	r := Compare(calls, g)
 	r.Print(os.Stdout)
 	if !r.OK() {

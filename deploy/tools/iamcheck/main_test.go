@@ -2,21 +2,26 @@ package main
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/tools/go/packages"
 )
 
 const repoRoot = "../../.."
 
-func writeFile(t *testing.T, dir, name, src string) string {
+// fixture loads a package under testdata (type-checked against this module's SDK).
+func fixture(t *testing.T, name string) []*packages.Package {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+	pkgs, err := packages.Load(&packages.Config{
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo,
+	}, "./testdata/"+name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return pkgs
 }
 
 func TestOperationsComeFromTheClientTypes(t *testing.T) {
@@ -40,15 +45,15 @@ func TestOperationsComeFromTheClientTypes(t *testing.T) {
 	}
 }
 
-// compareWorker compares the repository's worker, plus extra files, with
+// compareWorker compares the repository's worker, plus extra packages, with
 // the repository's worker-iam-actions.json.
-func compareWorker(t *testing.T, extra ...string) Report {
+func compareWorker(t *testing.T, extra ...*packages.Package) Report {
 	t.Helper()
-	files, err := goFiles(repoRoot, "./cmd/worker")
+	pkgs, err := loadWorker(repoRoot, "./cmd/worker")
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := FindCalls(append(files, extra...))
+	calls, err := FindCalls(append(pkgs, extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,49 +78,20 @@ func TestWorkerMatchesTaskRole(t *testing.T) {
 // A new SQS call without its permission fails the check, naming the action
 // and the call site.
 func TestNewSQSCallWithoutPermissionFails(t *testing.T) {
-	dir := t.TempDir()
-	extra := writeFile(t, dir, "purge.go", `package extra
-
-import (
-	"context"
-
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-)
-
-func purge(ctx context.Context, api *sqs.Client, url string) error {
-	_, err := api.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: &url})
-	return err
-}
-`)
-	r := compareWorker(t, extra)
+	r := compareWorker(t, fixture(t, "purge")...)
 	if r.OK() {
 		t.Fatal("a PurgeQueue call without sqs:PurgeQueue passed the check")
 	}
 	sites := r.Missing["sqs:PurgeQueue"]
-	if len(sites) != 1 || filepath.Base(sites[0][len("PurgeQueue at "):]) != "purge.go:10:16" {
-		t.Errorf("missing sqs:PurgeQueue should name purge.go:10:16, got %v", r.Missing)
+	if len(sites) != 1 || !strings.HasSuffix(sites[0], filepath.Join("testdata", "purge", "purge.go")+":11:16") {
+		t.Errorf("missing sqs:PurgeQueue should name purge.go:11:16, got %v", r.Missing)
 	}
 }
 
-func TestBatchOperationsAndMethodValues(t *testing.T) {
-	dir := t.TempDir()
-	a := writeFile(t, dir, "a.go", `package p
-
-import "github.com/aws/aws-sdk-go-v2/service/sqs"
-
-type api interface{ DeleteMessageBatch() }
-
-var _ *sqs.Client
-`)
-	// b.go does not import sqs itself; its package does.
-	b := writeFile(t, dir, "b.go", `package p
-
-func wire(c client) {
-	run(c.ChangeMessageVisibilityBatch)
-	c.SendMessageBatch(nil, nil)
-}
-`)
-	calls, err := FindCalls([]string{a, b})
+// Interface calls, method values and batch operations count; interface
+// declarations and methods that only share an operation's name do not.
+func TestWhatCountsAsACall(t *testing.T) {
+	calls, err := FindCalls(fixture(t, "shapes"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,34 +101,12 @@ func wire(c client) {
 	}
 	want := []string{"ChangeMessageVisibilityBatch=sqs:ChangeMessageVisibility", "SendMessageBatch=sqs:SendMessage"}
 	if !slices.Equal(got, want) {
-		t.Errorf("calls = %v, want %v (the interface declaration is no call)", got, want)
-	}
-}
-
-func TestPackagesWithoutTheSDKAreIgnored(t *testing.T) {
-	dir := t.TempDir()
-	f := writeFile(t, dir, "own.go", `package own
-
-func f(q queue) { q.ReceiveMessage() }
-`)
-	calls, err := FindCalls([]string{f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 0 {
-		t.Errorf("a package that does not use the SDK has no AWS calls, got %v", calls)
+		t.Errorf("calls = %v, want %v", got, want)
 	}
 }
 
 func TestTransactionsNeedAHandMapping(t *testing.T) {
-	dir := t.TempDir()
-	f := writeFile(t, dir, "tx.go", `package tx
-
-import "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-func f(c *dynamodb.Client) { c.TransactWriteItems(nil, nil) }
-`)
-	if _, err := FindCalls([]string{f}); !errors.Is(err, errNoAction) {
+	if _, err := FindCalls(fixture(t, "tx")); !errors.Is(err, errNoAction) {
 		t.Errorf("TransactWriteItems: err = %v, want errNoAction", err)
 	}
 }
