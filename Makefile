@@ -33,7 +33,7 @@ bench: ## throughput benchmark against moto and the stand-in (prints a table, wr
 	$(WITH_MOTO) $(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 check-deploy: ## terraform fmt/validate, compose config, terraform apply of the queues on moto
-	bash scripts/check-deploy.sh
+	bash deploy/check-deploy.sh
 
 clean:
 	rm -rf bin bench-out
