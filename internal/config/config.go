@@ -18,6 +18,9 @@ import (
 type Config struct {
 	QueueURL string // RESEND_QUEUE_URL, required
 	DLQURL   string // RESEND_DLQ_URL, required
+	// BulkQueueURL is RESEND_BULK_QUEUE_URL, optional: the bulk lane, whose
+	// jobs use only what the interactive jobs of QueueURL leave.
+	BulkQueueURL string
 
 	ClientID     string // COGNITO_CLIENT_ID, required for run
 	ClientSecret string // COGNITO_CLIENT_SECRET, empty: no SecretHash
@@ -119,6 +122,7 @@ func settings() []setting {
 	return []setting{
 		{"RESEND_QUEUE_URL", "queue-url", "SQS URL of the job queue", str(func(c *Config) *string { return &c.QueueURL })},
 		{"RESEND_DLQ_URL", "dlq-url", "SQS URL of the dead-letter queue", str(func(c *Config) *string { return &c.DLQURL })},
+		{"RESEND_BULK_QUEUE_URL", "bulk-queue-url", "SQS URL of the bulk queue (replays, backfills); empty: one lane", str(func(c *Config) *string { return &c.BulkQueueURL })},
 		{"COGNITO_CLIENT_ID", "client-id", "Cognito app client id", str(func(c *Config) *string { return &c.ClientID })},
 		{"COGNITO_CLIENT_SECRET", "", "", str(func(c *Config) *string { return &c.ClientSecret })},
 		{"WORKER_CONCURRENCY", "concurrency", "most jobs in flight", integer(func(c *Config) *int { return &c.Concurrency })},
@@ -266,6 +270,9 @@ func (c Config) Validate(req Requirement) error {
 			return &Error{"RESEND_DLQ_URL", "must differ from RESEND_QUEUE_URL"}
 		}
 	}
+	if err := c.validateBulk(); err != nil {
+		return err
+	}
 	if req == NeedAll && c.ClientID == "" {
 		return &Error{"COGNITO_CLIENT_ID", "is required"}
 	}
@@ -300,6 +307,24 @@ func (c Config) Validate(req Requirement) error {
 		return &Error{"LOG_FORMAT", fmt.Sprintf("must be json or console, got %q", c.LogFormat)}
 	}
 	return nil
+}
+
+// validateBulk checks RESEND_BULK_QUEUE_URL when it is set: a standard queue
+// of its own, and a pool of at least two slots to share with the
+// interactive lane.
+func (c Config) validateBulk() error {
+	const name = "RESEND_BULK_QUEUE_URL"
+	switch {
+	case c.BulkQueueURL == "":
+		return nil
+	case strings.HasSuffix(c.BulkQueueURL, ".fifo"):
+		return &Error{name, "FIFO queues are not supported"}
+	case c.BulkQueueURL == c.QueueURL || c.BulkQueueURL == c.DLQURL:
+		return &Error{name, "must differ from RESEND_QUEUE_URL and RESEND_DLQ_URL"}
+	case c.Concurrency < 2:
+		return &Error{"WORKER_CONCURRENCY", "must be at least 2 with RESEND_BULK_QUEUE_URL (the bulk lane runs beside a reserve for interactive jobs)"}
+	}
+	return checkQueueURL(name, c.BulkQueueURL)
 }
 
 func checkQueueURL(name, v string) error {
