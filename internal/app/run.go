@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -79,14 +80,14 @@ func loadAWS(ctx context.Context, env Env, conns int) (aws.Config, error) {
 	return cfg, nil
 }
 
-// Worker is the wired `worker run`: the consumer feeding the processor.
+// Worker is the wired `worker run`: a consumer feeding a processor per lane.
 type Worker struct {
-	Health   *admin.Health
-	Metrics  *metrics.Metrics
-	Limiter  *ratelimit.Limiter
-	consumer *consumer.Consumer
-	log      *zap.Logger
-	cfg      config.Config
+	Health    *admin.Health
+	Metrics   *metrics.Metrics
+	Limiter   *ratelimit.Limiter
+	consumers []*consumer.Consumer
+	log       *zap.Logger
+	cfg       config.Config
 }
 
 // NewWorker builds the clients from awsCfg and wires a worker with metrics
@@ -103,36 +104,45 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	limCfg := ratelimit.Tuned(cfg.MaxRPS)
 	limCfg.OnChange = m.RateLimit.Set
 	lim := ratelimit.New(limCfg)
-	proc := processor.New(processor.Config{
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		MaxReceives:  cfg.MaxReceives,
-		RequeueDelay: cfg.RequeueDelay,
-	}, processor.Deps{
-		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
-		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
-		Limiter:  lim,
-		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
-		Cooldown: cooldown.New(cfg.UserCooldown, nil),
-		Hasher:   redact.NewHasher(nil),
-		Observer: observer{m},
-		Logger:   log,
-	})
-	visibility := visibilityFor(cfg)
-	c, err := consumer.New(sqsClient, proc, consumer.Config{
-		QueueURL:          cfg.QueueURL,
-		Concurrency:       cfg.Concurrency,
-		VisibilityTimeout: visibility,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		FlushInterval:     flushInterval,
-		ReceiveLimit:      receiveLimit(lim),
-		Logger:            log,
-		Observer:          consumerObserver{health, m},
-	})
+	lanes, err := lanesFor(cfg, lim, health)
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{Health: health, Metrics: m, Limiter: lim, consumer: c, log: log, cfg: cfg}, nil
+	w := &Worker{Health: health, Metrics: m, Limiter: lim, log: log, cfg: cfg}
+	deps := processor.Deps{
+		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
+		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
+		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
+		Cooldown: cooldown.New(cfg.UserCooldown, nil),
+		Hasher:   redact.NewHasher(nil),
+		Logger:   log,
+	}
+	for _, l := range lanes {
+		deps.Limiter, deps.Observer = l.limiter, observer{m, l.name}
+		proc := processor.New(processor.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			MaxReceives:  cfg.MaxReceives,
+			RequeueDelay: cfg.RequeueDelay,
+			Lane:         l.dlqLane,
+		}, deps)
+		c, err := consumer.New(sqsClient, proc, consumer.Config{
+			QueueURL:          l.queueURL,
+			Concurrency:       cfg.Concurrency,
+			Slots:             l.slots,
+			VisibilityTimeout: visibilityFor(cfg),
+			ShutdownTimeout:   cfg.ShutdownTimeout,
+			FlushInterval:     flushInterval,
+			ReceiveLimit:      receiveLimit(lim),
+			Logger:            log.With(zap.String("lane", l.name)),
+			Observer:          consumerObserver{l.health, m, l.name},
+		})
+		if err != nil {
+			return nil, err
+		}
+		w.consumers = append(w.consumers, c)
+	}
+	return w, nil
 }
 
 // visibilityFor is the visibility timeout asked for on receive: 30 s, the
@@ -165,7 +175,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		zap.Int("concurrency", w.cfg.Concurrency),
 		zap.Float64("max_rps", w.cfg.MaxRPS),
 		zap.Int("max_receives", w.cfg.MaxReceives),
-		zap.Bool("secret_hash", w.cfg.ClientSecret != ""))
+		zap.Bool("secret_hash", w.cfg.ClientSecret != ""),
+		zap.Bool("bulk_lane", w.cfg.BulkQueueURL != ""))
 	stopAt := make(chan time.Time, 1)
 	go func() {
 		<-ctx.Done()
@@ -173,7 +184,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.Health.Stopping()
 		w.log.Info("shutdown requested", zap.Duration("shutdown_timeout", w.cfg.ShutdownTimeout))
 	}()
-	err := w.consumer.Run(ctx)
+	errs := make(chan error, len(w.consumers))
+	for _, c := range w.consumers {
+		go func() { errs <- c.Run(ctx) }()
+	}
+	var err error
+	for range w.consumers {
+		err = errors.Join(err, <-errs)
+	}
 	fields := []zap.Field{zap.Error(err)}
 	select {
 	case t := <-stopAt:
@@ -183,19 +201,3 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker stopped", fields...)
 	return err
 }
-
-type observer struct{ m *metrics.Metrics }
-
-func (o observer) JobDone(out processor.Outcome) { o.m.Jobs.WithLabelValues(string(out)).Inc() }
-func (o observer) CognitoCall(code string, d time.Duration) {
-	o.m.CognitoRequests.WithLabelValues(code).Inc()
-	o.m.CognitoDurations.Observe(d.Seconds())
-}
-
-type consumerObserver struct {
-	h *admin.Health
-	m *metrics.Metrics
-}
-
-func (o consumerObserver) Received(n int, err error) { o.h.Received(n, err) }
-func (o consumerObserver) InFlight(delta int)        { o.m.InFlight.Add(float64(delta)) }

@@ -50,6 +50,16 @@ type Observer interface {
 	CognitoCall(code string, d time.Duration)
 }
 
+// EnqueueToCallObserver, when the Observer implements it, is told for each
+// job a Cognito call resolved (resent, already confirmed, or dead-lettered
+// as permanent) the time from the message's SentTimestamp to the start of
+// that call: when the person's code went out. Calls that were throttled or
+// failed transiently and retried do not resolve a job; jobs that end without
+// a resolving call (deduplicated, invalid, requeued, exhausted) are not told.
+type EnqueueToCallObserver interface {
+	EnqueueToCall(d time.Duration)
+}
+
 // Outcome is the contract's outcome of a job.
 type Outcome string
 
@@ -74,6 +84,7 @@ type Config struct {
 	ClientSecret string        // only to keep it out of messages
 	MaxReceives  int           // dead-letter a transient failure on this receive; default 5
 	RequeueDelay time.Duration // first requeue delay; default 30s
+	Lane         string        // the DLQ's SourceQueue (interactive, bulk); "" writes none
 }
 
 // Processor implements consumer.Handler.
@@ -136,6 +147,7 @@ type result struct {
 	user      string
 	action    consumer.Action
 	dlqErr    error
+	calledAt  time.Time // start of the Cognito call that resolved the job
 }
 
 // Handle processes one message: the consumer.Handler.
@@ -143,6 +155,9 @@ func (p *Processor) Handle(ctx context.Context, m *consumer.Message) consumer.Ac
 	start := p.now()
 	r := p.exec(ctx, m)
 	p.obs.JobDone(r.outcome)
+	if o, ok := p.obs.(EnqueueToCallObserver); ok && !r.calledAt.IsZero() && !m.SentAt.IsZero() {
+		o.EnqueueToCall(r.calledAt.Sub(m.SentAt))
+	}
 	fields := []zap.Field{
 		zap.String("msg_id", m.ID),
 		zap.String("outcome", string(r.outcome)),
@@ -175,8 +190,11 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 		r.outcome, r.action = Deduplicated, consumer.Delete{}
 		return r
 	}
-	outcome, attempts, err := p.perform(ctx, j)
+	outcome, attempts, err := p.perform(ctx, j, &r.calledAt)
 	r.attempts = attempts
+	if err != nil && !errors.Is(err, resend.ErrPermanent) {
+		r.calledAt = time.Time{} // the last call resolved nothing
+	}
 	switch {
 	case err == nil:
 		return p.handleSucceeded(key, outcome, r)
@@ -202,11 +220,12 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 // ends on a throttled attempt, the job keeps trying in-process with a fresh
 // budget (the heartbeat keeps its message invisible, the limiter spaces the
 // attempts), so throttling never requeues a job nor uses up a receive of
-// MAX_RECEIVES. Only shutdown (ctx) ends that.
-func (p *Processor) perform(ctx context.Context, j job.Job) (resend.Outcome, int, error) {
+// MAX_RECEIVES. Only shutdown (ctx) ends that. The last call's start is
+// stored in lastCall.
+func (p *Processor) perform(ctx context.Context, j job.Job, lastCall *time.Time) (resend.Outcome, int, error) {
 	total := 0
 	for {
-		outcome, attempts, err := p.performOnce(ctx, j)
+		outcome, attempts, err := p.performOnce(ctx, j, lastCall)
 		total += attempts
 		if err != nil && errors.Is(err, resend.ErrThrottled) && ctx.Err() == nil {
 			continue
@@ -216,13 +235,14 @@ func (p *Processor) perform(ctx context.Context, j job.Job) (resend.Outcome, int
 }
 
 // performOnce is one retry budget's worth of attempts.
-func (p *Processor) performOnce(ctx context.Context, j job.Job) (resend.Outcome, int, error) {
+func (p *Processor) performOnce(ctx context.Context, j job.Job, lastCall *time.Time) (resend.Outcome, int, error) {
 	var outcome resend.Outcome
 	attempts, err := p.retrier.Do(ctx, func(ctx context.Context, _ int) error {
 		if err := p.limiter.Wait(ctx); err != nil {
 			return err
 		}
 		start := p.now()
+		*lastCall = start
 		callCtx, cancel := context.WithTimeout(ctx, CallTimeout)
 		o, err := p.sender.Send(callCtx, j)
 		cancel()
@@ -264,6 +284,7 @@ func (p *Processor) handleFailure(ctx context.Context, m *consumer.Message, r re
 		FailedAt:        p.now(),
 		Attempts:        r.attempts,
 		ReceiveCount:    m.ReceiveCount,
+		SourceQueue:     p.cfg.Lane,
 	})
 	if err != nil {
 		r.outcome, r.dlqErr = Requeued, err
