@@ -20,24 +20,22 @@ func (o *latencyObserver) EnqueueToCall(d time.Duration) { o.got = append(o.got,
 // that resolved the job; calls retried after a throttle or a transient error
 // do not count, and a job no call resolved is not observed.
 func TestEnqueueToCall(t *testing.T) {
-	permanent := fail(resend.PermanentClass, "UserNotFoundException", "no such user")
-	transient := fail(resend.TransientClass, "InternalErrorException", "boom")
-	throttled := fail(resend.ThrottledClass, "TooManyRequestsException", "Rate exceeded")
+	type script = []func() (resend.Outcome, error)
+	boom := fail(resend.TransientClass, "InternalErrorException", "boom")
 	tests := []struct {
-		name         string
-		body         string
-		receiveCount int
-		script       []func() (resend.Outcome, error)
-		observed     bool
+		name     string
+		script   script
+		receive  int // ApproximateReceiveCount
+		observed bool
 	}{
-		{"resent", aliceJob, 1, []func() (resend.Outcome, error){ok}, true},
-		{"already confirmed", aliceJob, 1, []func() (resend.Outcome, error){confirmed}, true},
-		{"permanent", aliceJob, 1, []func() (resend.Outcome, error){permanent}, true},
-		{"resent after transient errors", aliceJob, 1, []func() (resend.Outcome, error){transient, transient, ok}, true},
-		{"resent after a throttle", aliceJob, 1, []func() (resend.Outcome, error){throttled, ok}, true},
-		{"requeued", aliceJob, 1, []func() (resend.Outcome, error){transient}, false},
-		{"exhausted", aliceJob, 3, []func() (resend.Outcome, error){transient}, false},
-		{"invalid", `{}`, 1, []func() (resend.Outcome, error){ok}, false},
+		{"resent", script{ok}, 1, true},
+		{"already confirmed", script{confirmed}, 1, true},
+		{"permanent", script{fail(resend.PermanentClass, "UserNotFoundException", "no such user")}, 1, true},
+		{"resent after transient errors", script{boom, boom, ok}, 1, true},
+		{"resent after a throttle", script{fail(resend.ThrottledClass, "TooManyRequestsException", "slow down"), ok}, 1, true},
+		{"requeued", script{boom}, 1, false},
+		{"exhausted", script{boom}, 3, false},
+		{"invalid job", script{ok}, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +49,11 @@ func TestEnqueueToCall(t *testing.T) {
 			}
 			obs := &latencyObserver{}
 			r.p.obs = obs
-			m := msg(tt.body, tt.receiveCount)
+			body := aliceJob
+			if tt.name == "invalid job" {
+				body = `{}`
+			}
+			m := msg(body, tt.receive)
 			m.SentAt = r.p.now().Add(-5 * time.Second)
 			r.p.Handle(context.Background(), m)
 			if !tt.observed {
