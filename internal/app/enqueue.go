@@ -27,7 +27,8 @@ func enqueueCommand(ctx context.Context, args []string, io IO) error {
 	var usernames, metadata multiFlag
 	fs.Var(&usernames, "username", "username to resend a code to (repeatable)")
 	fs.Var(&metadata, "client-metadata", "k=v passed to Cognito's ClientMetadata (repeatable)")
-	file := fs.String("file", "", "read jobs from this file (- for stdin): one username or one job JSON a line")
+	file := fs.String("file", "", "read jobs from this file (- for stdin): one username or one job JSON a line; sent to RESEND_BULK_QUEUE_URL when set")
+	interactive := interactiveFlag(fs)
 	cfg, err := config.Load(fs, args, io.Env, config.NeedQueues)
 	if err != nil {
 		return err
@@ -69,7 +70,7 @@ func enqueueCommand(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
-	results, err := job.Enqueue(ctx, sqs.NewFromConfig(awsCfg), cfg.QueueURL, jobs...)
+	results, err := job.Enqueue(ctx, sqs.NewFromConfig(awsCfg), sendQueue(cfg, *file != "" && !*interactive), jobs...)
 	for i, r := range results {
 		if r.Err != nil {
 			fmt.Fprintf(io.Stderr, "%s: %v\n", labels[i], r.Err)

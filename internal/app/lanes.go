@@ -1,6 +1,7 @@
 package app
 
 import (
+	"flag"
 	"time"
 
 	"github.com/resend-worker/resend-worker/internal/admin"
@@ -42,6 +43,22 @@ func lanesFor(cfg config.Config, lim *ratelimit.Limiter, health *admin.Health) (
 		{name: interactive, queueURL: cfg.QueueURL, limiter: prio.Lane(ratelimit.Interactive), slots: slots.Interactive, dlqLane: interactive, health: health},
 		{name: bulk, queueURL: cfg.BulkQueueURL, limiter: prio.Lane(ratelimit.Bulk), slots: slots.Bulk, dlqLane: bulk},
 	}, nil
+}
+
+// interactiveFlag registers --interactive on the commands that send to the
+// bulk queue when one is configured.
+func interactiveFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("interactive", false, "send to RESEND_QUEUE_URL even when RESEND_BULK_QUEUE_URL is set")
+}
+
+// sendQueue is where a command sends jobs: the bulk queue for bulk work when
+// one is configured (so that a replay or a backfill never delays a person),
+// else RESEND_QUEUE_URL.
+func sendQueue(cfg config.Config, bulk bool) string {
+	if bulk && cfg.BulkQueueURL != "" {
+		return cfg.BulkQueueURL
+	}
+	return cfg.QueueURL
 }
 
 // observer counts one lane's jobs and calls.
