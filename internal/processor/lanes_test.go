@@ -2,9 +2,11 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/resend"
 )
 
@@ -79,6 +81,21 @@ func TestEnqueueToCallNeedsSentTimestamp(t *testing.T) {
 	r.p.Handle(context.Background(), msg(aliceJob, 1)) // no SentAt
 	if len(obs.got) != 0 {
 		t.Fatalf("observed %v without a SentTimestamp", obs.got)
+	}
+}
+
+func TestEnqueueToCallNotToldWhenTheDLQRefuses(t *testing.T) {
+	r := newRig(fail(resend.PermanentClass, "UserNotFoundException", "no such user"))
+	r.dlq.err = errors.New("no such queue")
+	obs := &latencyObserver{}
+	r.p.obs = obs
+	m := msg(aliceJob, 1)
+	m.SentAt = r.p.now().Add(-time.Second)
+	if got := r.p.Handle(context.Background(), m); got == (consumer.Delete{}) {
+		t.Fatal("deleted although the DLQ refused the copy")
+	}
+	if len(obs.got) != 0 {
+		t.Fatalf("observed %v for a job back on the queue", obs.got)
 	}
 }
 

@@ -55,7 +55,8 @@ type Observer interface {
 // as permanent) the time from the message's SentTimestamp to the start of
 // that call: when the person's code went out. Calls that were throttled or
 // failed transiently and retried do not resolve a job; jobs that end without
-// a resolving call (deduplicated, invalid, requeued, exhausted) are not told.
+// a resolving call (deduplicated, invalid, requeued, exhausted), or go back
+// to the queue after one (the DLQ refused the copy), are not told.
 type EnqueueToCallObserver interface {
 	EnqueueToCall(d time.Duration)
 }
@@ -155,7 +156,7 @@ func (p *Processor) Handle(ctx context.Context, m *consumer.Message) consumer.Ac
 	start := p.now()
 	r := p.exec(ctx, m)
 	p.obs.JobDone(r.outcome)
-	if o, ok := p.obs.(EnqueueToCallObserver); ok && !r.calledAt.IsZero() && !m.SentAt.IsZero() {
+	if o, ok := p.obs.(EnqueueToCallObserver); ok && !r.calledAt.IsZero() && !m.SentAt.IsZero() && r.outcome != Requeued {
 		o.EnqueueToCall(r.calledAt.Sub(m.SentAt))
 	}
 	fields := []zap.Field{
