@@ -115,10 +115,10 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
 		Cooldown: cooldown.New(cfg.UserCooldown, nil),
 		Hasher:   redact.NewHasher(nil),
-		Logger:   log,
 	}
 	for _, l := range lanes {
-		deps.Limiter, deps.Observer = l.limiter, observer{m, l.name}
+		laneLog := log.With(zap.String("lane", l.name))
+		deps.Limiter, deps.Observer, deps.Logger = l.limiter, observer{m, l.name}, laneLog
 		proc := processor.New(processor.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
@@ -134,7 +134,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 			ShutdownTimeout:   cfg.ShutdownTimeout,
 			FlushInterval:     flushInterval,
 			ReceiveLimit:      receiveLimit(lim),
-			Logger:            log.With(zap.String("lane", l.name)),
+			Logger:            laneLog,
 			Observer:          consumerObserver{l.health, m, l.name},
 		})
 		if err != nil {
