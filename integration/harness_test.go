@@ -58,6 +58,9 @@ type env struct {
 	// pii is every username, email and phone number of the pool, and the
 	// client secret: none may appear in any log line.
 	pii []string
+	// extra is environment every worker process of the test gets (a
+	// process's own extra wins).
+	extra map[string]string
 }
 
 const (
@@ -127,6 +130,11 @@ type proc struct {
 func (e *env) target(adminAddr string, extra map[string]string) devenv.Target {
 	if extra == nil {
 		extra = map[string]string{}
+	}
+	for k, v := range e.extra {
+		if _, ok := extra[k]; !ok {
+			extra[k] = v
+		}
 	}
 	if _, ok := extra["LOG_LEVEL"]; !ok {
 		extra["LOG_LEVEL"] = "debug"

@@ -45,6 +45,7 @@ type options struct {
 	outage      time.Duration
 	chartDir    string
 	chartEvery  time.Duration
+	lanesGap    time.Duration
 }
 
 func main() {
@@ -56,8 +57,9 @@ func main() {
 	flag.Float64Var(&o.q, "q", 20, "the stand-in's quota Q, calls per second")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "the stand-in's latency L")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "WORKER_CONCURRENCY (and the naive loop's concurrency)")
-	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (Cognito outage mid-drain)")
+	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f,l", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (Cognito outage mid-drain), l (people beside a backlog: one queue, then a bulk lane)")
 	flag.DurationVar(&o.outage, "outage", 20*time.Second, "how long Cognito is down in row f")
+	flag.DurationVar(&o.lanesGap, "lanes-gap", 500*time.Millisecond, "spacing of the people's jobs in row l (-idle-jobs of them)")
 	flag.IntVar(&o.idleJobs, "idle-jobs", 20, "single jobs sent to the idle worker for the enqueue-to-call latency (rows a, d)")
 	flag.DurationVar(&o.idleGap, "idle-gap", time.Second, "spacing of the idle jobs")
 	flag.DurationVar(&o.idleWindow, "idle-window", 40*time.Second, "quiet time over which idle receives are counted (rows a, d); 0 skips")
@@ -145,6 +147,7 @@ func run(o options) error {
 
 	q := o.q
 	var results []result
+	var lanes []lanesResult
 	var bare float64
 	for _, row := range strings.Split(o.rows, ",") {
 		var r result
@@ -173,6 +176,12 @@ func run(o options) error {
 			}
 			printOutageRow(os.Stdout, q, or)
 			continue
+		case "l":
+			lanes, err = b.lanesRow(ctx)
+			if err != nil {
+				return fmt.Errorf("row l: %w", err)
+			}
+			continue
 		case "":
 			continue
 		default:
@@ -184,7 +193,10 @@ func run(o options) error {
 		fmt.Fprintf(os.Stderr, "%s: drain %s\n", r.name, r.drain.Round(time.Millisecond))
 		results = append(results, r)
 	}
-	printTable(os.Stdout, o, results)
+	if len(results) > 0 {
+		printTable(os.Stdout, o, results)
+	}
+	printLanes(os.Stdout, o, lanes)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -84,17 +85,17 @@ func loadAWS(ctx context.Context, env Env, conns int) (aws.Config, error) {
 	return cfg, nil
 }
 
-// Worker is the wired `worker run`: the consumer feeding the processor.
+// Worker is the wired `worker run`: a consumer feeding a processor per lane.
 type Worker struct {
-	Health   *admin.Health
-	Metrics  *metrics.Metrics
-	Limiter  *ratelimit.Limiter
-	Breaker  *breaker.Breaker
-	Queues   Queues // the queues and their MaximumMessageSize, read at start
-	consumer *consumer.Consumer
-	log      *zap.Logger
-	cfg      config.Config
-	started  []zap.Field // the queues and endpoints, for "worker starting"
+	Health    *admin.Health
+	Metrics   *metrics.Metrics
+	Limiter   *ratelimit.Limiter
+	Breaker   *breaker.Breaker
+	Queues    Queues // the queues and their MaximumMessageSize, read at start
+	consumers []*consumer.Consumer
+	log       *zap.Logger
+	cfg       config.Config
+	started   []zap.Field // the queues and endpoints, for "worker starting"
 }
 
 // NewWorker builds the clients from awsCfg, checks that the queues exist
@@ -122,40 +123,49 @@ func NewWorker(ctx context.Context, cfg config.Config, awsCfg aws.Config, reg pr
 	limCfg.OnChange = m.RateLimit.Set
 	lim := ratelimit.New(limCfg)
 	brk := breaker.New(breaker.Config{OnChange: outageSignals(log, health, m)})
-	held := &atomic.Int64{} // jobs the consumer holds
-	proc := processor.New(processor.Config{
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		MaxReceives:  cfg.MaxReceives,
-		RequeueDelay: cfg.RequeueDelay,
-	}, processor.Deps{
+	held := &atomic.Int64{} // jobs the consumers hold, both lanes
+	lanes, err := lanesFor(cfg, lim, health)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, Queues: queues, log: log, cfg: cfg, started: started}
+	deps := processor.Deps{
 		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
 		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
-		Limiter:  lim,
 		Breaker:  brk,
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
 		Cooldown: cooldown.New(cfg.UserCooldown, nil),
 		Hasher:   redact.NewHasher(nil),
-		Observer: observer{m},
-		Logger:   log,
-	})
-	visibility := visibilityFor(cfg)
-	c, err := consumer.New(sqsClient, proc, consumer.Config{
-		QueueURL:          cfg.QueueURL,
-		Concurrency:       cfg.Concurrency,
-		VisibilityTimeout: visibility,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		FlushInterval:     flushInterval,
-		ReceiveLimit:      receiveLimit(lim, brk),
-		ReceiveGate:       receiveGate(brk, held),
-		Alive:             health.Beat,
-		Logger:            log,
-		Observer:          consumerObserver{health, m, held},
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, Queues: queues, consumer: c, log: log, cfg: cfg, started: started}, nil
+	for _, l := range lanes {
+		laneLog := log.With(zap.String("lane", l.name))
+		deps.Limiter, deps.Observer, deps.Logger = l.limiter, observer{m, l.name}, laneLog
+		proc := processor.New(processor.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			MaxReceives:  cfg.MaxReceives,
+			RequeueDelay: cfg.RequeueDelay,
+			Lane:         l.dlqLane,
+		}, deps)
+		c, err := consumer.New(sqsClient, proc, consumer.Config{
+			QueueURL:          l.queueURL,
+			Concurrency:       cfg.Concurrency,
+			Slots:             l.slots,
+			VisibilityTimeout: visibilityFor(cfg),
+			ShutdownTimeout:   cfg.ShutdownTimeout,
+			FlushInterval:     flushInterval,
+			ReceiveLimit:      receiveLimit(lim, brk),
+			ReceiveGate:       receiveGate(brk, held),
+			Alive:             health.Beat,
+			Logger:            laneLog,
+			Observer:          consumerObserver{l.health, m, l.name, held},
+		})
+		if err != nil {
+			return nil, err
+		}
+		w.consumers = append(w.consumers, c)
+	}
+	return w, nil
 }
 
 // visibilityFor is the visibility timeout asked for on receive; the
@@ -224,8 +234,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		zap.Int("concurrency", w.cfg.Concurrency),
 		zap.Float64("max_rps", w.cfg.MaxRPS),
 		zap.Int("max_receives", w.cfg.MaxReceives),
-		zap.Bool("secret_hash", w.cfg.ClientSecret != ""))...)
-	// The consumer sees the stop only once it has been logged.
+		zap.Bool("secret_hash", w.cfg.ClientSecret != ""),
+		zap.Bool("bulk_lane", w.cfg.BulkQueueURL != ""))...)
+	// The consumers see the stop only once it has been logged.
 	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopConsumer()
 	ended := make(chan struct{})
@@ -242,7 +253,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			watcher <- time.Time{}
 		}
 	}()
-	err := w.consumer.Run(consumerCtx)
+	errs := make(chan error, len(w.consumers))
+	for _, c := range w.consumers {
+		go func() { errs <- c.Run(consumerCtx) }()
+	}
+	var err error
+	for range w.consumers {
+		err = errors.Join(err, <-errs)
+	}
 	close(ended)
 	fields := []zap.Field{zap.Error(err)}
 	if t := <-watcher; !t.IsZero() {
@@ -250,24 +268,4 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log.Info("worker stopped", fields...)
 	return err
-}
-
-type observer struct{ m *metrics.Metrics }
-
-func (o observer) JobDone(out processor.Outcome) { o.m.Jobs.WithLabelValues(string(out)).Inc() }
-func (o observer) CognitoCall(code string, d time.Duration) {
-	o.m.CognitoRequests.WithLabelValues(code).Inc()
-	o.m.CognitoDurations.Observe(d.Seconds())
-}
-
-type consumerObserver struct {
-	h    *admin.Health
-	m    *metrics.Metrics
-	held *atomic.Int64
-}
-
-func (o consumerObserver) Received(n int, err error) { o.h.Received(n, err) }
-func (o consumerObserver) InFlight(delta int) {
-	o.held.Add(int64(delta))
-	o.m.InFlight.Add(float64(delta))
 }

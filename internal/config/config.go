@@ -475,6 +475,9 @@ func (c Config) Validate(req Requirement) error {
 			}
 		}
 	}
+	if c.BulkQueueURL != "" && c.Concurrency < 2 {
+		return &Error{"WORKER_CONCURRENCY", "must be at least 2 with RESEND_BULK_QUEUE_URL (the bulk lane runs beside a reserve for interactive jobs)"}
+	}
 	if req.requires("COGNITO_CLIENT_ID") && c.ClientID == "" {
 		return &Error{"COGNITO_CLIENT_ID", "is required"}
 	}

@@ -107,6 +107,8 @@ func TestLoadEach(t *testing.T) {
 		{"http queue URLs (LocalStack)", with(base(), "RESEND_QUEUE_URL", "http://localhost:4566/000000000000/jobs", "RESEND_DLQ_URL", "http://localhost:4566/000000000000/dlq"), nil,
 			func(c config.Config) bool { return c.QueueURL == "http://localhost:4566/000000000000/jobs" }},
 
+		{"RESEND_BULK_QUEUE_URL", with(base(), "RESEND_BULK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/bulk"), nil, func(c config.Config) bool { return c.BulkQueueURL == "https://sqs.us-east-1.amazonaws.com/1/bulk" }},
+		{"no RESEND_BULK_QUEUE_URL: one lane", base(), nil, func(c config.Config) bool { return c.BulkQueueURL == "" }},
 		{"flag overrides env", with(base(), "WORKER_CONCURRENCY", "4"), []string{"--concurrency", "7"}, func(c config.Config) bool { return c.Concurrency == 7 }},
 		{"flag sets what env lacks", base(), []string{"-max-rps=3"}, func(c config.Config) bool { return c.MaxRPS == 3 }},
 		{"flag durations", base(), []string{"--retry-max-elapsed=1m", "--requeue-delay=1s", "--user-cooldown=0s", "--shutdown-timeout=3s"},
@@ -174,6 +176,12 @@ func TestLoadInvalid(t *testing.T) {
 		{"queue URL a queue name", with(base(), "RESEND_QUEUE_URL", "resend-jobs"), nil, config.NeedQueues, "RESEND_QUEUE_URL"},
 		{"DLQ URL garbage", with(base(), "RESEND_DLQ_URL", "%zz"), nil, config.NeedAll, "RESEND_DLQ_URL"},
 		{"DLQ is the queue", with(base(), "RESEND_DLQ_URL", queueURL), nil, config.NeedAll, "RESEND_DLQ_URL"},
+		{"bulk queue garbage", with(base(), "RESEND_BULK_QUEUE_URL", "bulk"), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue FIFO", with(base(), "RESEND_BULK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/bulk.fifo"), nil, config.NeedQueues, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue is the queue", with(base(), "RESEND_BULK_QUEUE_URL", queueURL), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue is the DLQ", with(base(), "RESEND_BULK_QUEUE_URL", dlqURL), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk lane needs two slots", with(base(), "RESEND_BULK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/bulk", "WORKER_CONCURRENCY", "1"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"flag bulk queue garbage names the flag", base(), []string{"--bulk-queue-url=nope"}, config.NeedAll, "--bulk-queue-url"},
 
 		{"run needs the queue", without(base(), "RESEND_QUEUE_URL"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
 		{"run needs the DLQ", without(base(), "RESEND_DLQ_URL"), nil, config.NeedAll, "RESEND_DLQ_URL"},

@@ -112,6 +112,10 @@ type Config struct {
 	// while it waits (at most a long poll and a call timeout apart). A loop
 	// silent for much longer is stuck (the /healthz liveness check).
 	Alive func(loop string)
+	// Slots, if set, is the share of a pool of slots this consumer holds its
+	// messages in, shared with another consumer (Lanes); Concurrency is then
+	// the share's Cap. Default: Concurrency slots of its own.
+	Slots *Slots
 
 	Logger   *zap.Logger // default: no logs
 	Observer Observer    // default: none
@@ -166,24 +170,29 @@ type Consumer struct {
 	handler Handler
 	log     *zap.Logger
 
-	slots     chan struct{} // one token per job that may be held
-	inflight  atomic.Int64  // jobs started and not finished
-	reserveMu sync.Mutex    // one receiver fills its batch at a time
-	startMu   sync.Mutex    // guards stopping against jobs starting
-	stopping  bool          // ctx ended: messages received now are released
-	freed     chan struct{} // a job ended (a slot is free)
-	loops     atomic.Int64  // receive loops running
+	slots     *Slots       // one slot per message held
+	inflight  atomic.Int64 // jobs started and not finished
+	reserveMu sync.Mutex   // one receiver fills its batch at a time
+	startMu   sync.Mutex   // guards stopping against jobs starting
+	stopping  bool         // ctx ended: messages received now are released
+	loops     atomic.Int64 // receive loops running
 	acks      *acker
 	beat      *heartbeat
 }
 
 // New returns a Consumer of cfg.QueueURL that hands messages to h.
 func New(api SQSAPI, h Handler, cfg Config) (*Consumer, error) {
+	if cfg.Slots != nil {
+		cfg.Concurrency = cfg.Slots.Cap()
+	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1)}
+	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: cfg.Slots}
+	if c.slots == nil {
+		c.slots = newSlots(cfg.Concurrency)
+	}
 	c.acks = newAcker(api, cfg.QueueURL, cfg.FlushInterval, cfg.Logger)
 	c.beat = newHeartbeat(c.acks, cfg.VisibilityTimeout)
 	if cfg.Alive != nil {
@@ -321,7 +330,7 @@ func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, 
 		polled := wait > 0
 		wait = c.cfg.WaitTime
 		switch {
-		case len(msgs) == maxBatch && cap(c.slots)-len(c.slots) >= maxBatch && ctx.Err() == nil:
+		case len(msgs) == c.slots.batch && c.slots.room() >= c.slots.batch && ctx.Err() == nil:
 			if c.addLoop() {
 				c.startReceiver(ctx, recvCtx, jobCtx, receivers, jobs, wait)
 			}
@@ -356,18 +365,14 @@ func (c *Consumer) start(msgs []*Message, jobCtx context.Context, jobs *sync.Wai
 		go func() {
 			defer jobs.Done()
 			c.process(jobCtx, m)
-			c.unreserve(1)
-			select {
-			case c.freed <- struct{}{}:
-			default:
-			}
+			c.unreserve(1) // wakes a receiver waiting for a slot
 		}()
 	}
 	return true
 }
 
 // reserve takes the slots for one receive: a full batch when it can. The
-// batch is maxBatch, or less if ReceiveLimit allows less with nothing in
+// batch is maxBatch (with Lanes, the share's), or less if ReceiveLimit allows less with nothing in
 // flight, or the pool is smaller; it reserves at most ReceiveLimit(held),
 // held being the jobs in flight and the slots other receivers hold, and the
 // free slots, and waits for jobs to end while the pool still holds enough
@@ -389,21 +394,15 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 	n := 0
 	for {
 		inflight := int(c.inflight.Load())
-		held := len(c.slots) - n                         // jobs, and slots other receivers hold for theirs
+		held := c.slots.heldNow() - n                    // jobs, and slots other receivers hold for theirs
 		hold := min(max(limit(0), 1), c.cfg.Concurrency) // the most the pool should hold
-		batch := min(hold, maxBatch)
-		room := min(limit(held), maxBatch)
+		batch := min(hold, c.slots.batch)
+		room := min(limit(held), c.slots.batch)
 		if held == 0 && n == 0 {
 			room = max(room, 1)
 		}
-	take:
-		for n < room {
-			select {
-			case c.slots <- struct{}{}:
-				n++
-			default:
-				break take
-			}
+		for n < room && c.slots.take() {
+			n++
 		}
 		// Below a full batch, wait for more while the pool still holds a
 		// batch's worth of jobs; when the limiter, not the pool, bounds what
@@ -425,7 +424,7 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 		}
 		c.alive()
 		select {
-		case <-c.freed:
+		case <-c.slots.freed:
 		case <-tick.C:
 		case <-ctx.Done():
 			tick.Stop()
@@ -435,11 +434,7 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 	}
 }
 
-func (c *Consumer) unreserve(n int) {
-	for i := 0; i < n; i++ {
-		<-c.slots
-	}
-}
+func (c *Consumer) unreserve(n int) { c.slots.give(n) }
 
 func (c *Consumer) receive(ctx context.Context, n int, wait time.Duration) ([]*Message, error) {
 	// SQS answers a long poll within its wait; a connection that stalls

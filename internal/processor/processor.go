@@ -75,6 +75,17 @@ type Observer interface {
 	CognitoCall(code string, d time.Duration)
 }
 
+// EnqueueToCallObserver, when the Observer implements it, is told for each
+// job a Cognito call resolved (resent, already confirmed, or dead-lettered
+// as permanent) the time from the message's SentTimestamp to the start of
+// that call: when the person's code went out. Calls that were throttled or
+// failed transiently and retried do not resolve a job; jobs that end without
+// a resolving call (deduplicated, invalid, requeued, exhausted), or go back
+// to the queue after one (the DLQ refused the copy), are not told.
+type EnqueueToCallObserver interface {
+	EnqueueToCall(d time.Duration)
+}
+
 // Outcome is the contract's outcome of a job (package outcome holds the set).
 type Outcome = outcome.Outcome
 
@@ -106,6 +117,7 @@ type Config struct {
 	MaxReceives  int           // dead-letter a transient failure on this receive; default config.DefaultMaxReceives
 	RequeueDelay time.Duration // first requeue delay (REQUEUE_DELAY); 0 requeues at once, so there is no default
 	MaxHold      time.Duration // release a job held this long after its receive; default MaxHold
+	Lane         string        // the DLQ's SourceQueue (interactive, bulk); "" writes none
 }
 
 // Processor implements consumer.Handler.
@@ -186,7 +198,8 @@ type result struct {
 	user      string
 	action    consumer.Action
 	dlqErr    error
-	released  string // why the job was let go unfinished: shutdown, hold_limit
+	released  string    // why the job was let go unfinished: shutdown, hold_limit
+	calledAt  time.Time // start of the Cognito call that resolved the job
 }
 
 // Handle processes one message: the consumer.Handler.
@@ -194,6 +207,9 @@ func (p *Processor) Handle(ctx context.Context, m *consumer.Message) consumer.Ac
 	start := p.now()
 	r := p.exec(ctx, m)
 	p.obs.JobDone(r.outcome)
+	if o, ok := p.obs.(EnqueueToCallObserver); ok && !r.calledAt.IsZero() && !m.SentAt.IsZero() && r.outcome != Requeued {
+		o.EnqueueToCall(r.calledAt.Sub(m.SentAt))
+	}
 	fields := []zap.Field{
 		zap.String("msg_id", m.ID),
 		zap.String("outcome", string(r.outcome)),
@@ -229,8 +245,11 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 		r.outcome, r.action = Deduplicated, consumer.Delete{}
 		return r
 	}
-	outcome, attempts, released, err := p.perform(ctx, m, j)
+	outcome, attempts, released, err := p.perform(ctx, m, j, &r.calledAt)
 	r.attempts = attempts
+	if err != nil && !errors.Is(err, resend.ErrPermanent) {
+		r.calledAt = time.Time{} // the last call resolved nothing
+	}
 	switch {
 	case err == nil:
 		return p.handleSucceeded(key, outcome, r)
@@ -302,14 +321,15 @@ func (p *Processor) waitContext(ctx context.Context, m *consumer.Message) (conte
 // suspects an outage (most recent calls failing, not yet enough to trip)
 // is held too, so that the seconds it takes to judge do not cost a receive.
 // So neither throttling nor an outage requeues a job or uses up a receive of
-// MAX_RECEIVES. Only the stop and the hold limit end that.
-func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job) (resend.Outcome, int, string, error) {
+// MAX_RECEIVES. Only the stop and the hold limit end that. The start of the
+// last call is stored in lastCall.
+func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job, lastCall *time.Time) (resend.Outcome, int, string, error) {
 	wctx, cancel := p.waitContext(ctx, m)
 	defer cancel()
 	total := 0
 	for {
 		held := false
-		outcome, attempts, err := p.performOnce(ctx, wctx, m, j, &held)
+		outcome, attempts, err := p.performOnce(ctx, wctx, m, j, &held, lastCall)
 		total += attempts
 		switch {
 		case err == nil || errors.Is(err, resend.ErrPermanent):
@@ -330,7 +350,7 @@ func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job)
 // performOnce is one retry budget's worth of attempts. Its waits end with
 // wctx; a call, once started, ends with ctx (or CallTimeout). held is set
 // when the breaker kept an attempt waiting (or made it a probe).
-func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, j job.Job, held *bool) (resend.Outcome, int, error) {
+func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, j job.Job, held *bool, lastCall *time.Time) (resend.Outcome, int, error) {
 	var outcome resend.Outcome
 	stop := consumer.Stopping(ctx)
 	attempts, err := p.retrier.Do(wctx, func(_ context.Context, attempt int) error {
@@ -344,6 +364,7 @@ func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, 
 			return err
 		}
 		start := p.now()
+		*lastCall = start
 		callCtx, cancel := context.WithTimeout(ctx, CallTimeout)
 		o, err := p.sender.Send(callCtx, j)
 		cancel()
@@ -461,6 +482,7 @@ func (p *Processor) handleFailure(ctx context.Context, m *consumer.Message, r re
 		FailedAt:        p.now(),
 		Attempts:        r.attempts,
 		ReceiveCount:    m.ReceiveCount,
+		SourceQueue:     p.cfg.Lane,
 	})
 	if err != nil {
 		r.outcome, r.dlqErr = Requeued, err
