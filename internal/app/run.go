@@ -19,7 +19,6 @@ import (
 	"github.com/resend-worker/resend-worker/internal/admin"
 	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/consumer"
-	"github.com/resend-worker/resend-worker/internal/cooldown"
 	"github.com/resend-worker/resend-worker/internal/dlq"
 	"github.com/resend-worker/resend-worker/internal/logging"
 	"github.com/resend-worker/resend-worker/internal/metrics"
@@ -103,6 +102,10 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	limCfg := ratelimit.Tuned(cfg.MaxRPS)
 	limCfg.OnChange = m.RateLimit.Set
 	lim := ratelimit.New(limCfg)
+	shared, err := newShared(cfg, awsCfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
 	proc := processor.New(processor.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -113,8 +116,8 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
 		Limiter:  lim,
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
-		Cooldown: cooldown.New(cfg.UserCooldown, nil),
-		Hasher:   redact.NewHasher(nil),
+		Ledger:   shared.ledger,
+		Hasher:   redact.NewHasher([]byte(cfg.LogUserHashKey)),
 		Observer: observer{m},
 		Logger:   log,
 	})

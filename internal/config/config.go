@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ type Config struct {
 	MaxReceives          int           // MAX_RECEIVES, default 5
 	UserCooldown         time.Duration // USER_COOLDOWN, default 60s, 0 disables
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, default 20s
+
+	CooldownTable  string // COOLDOWN_TABLE, empty: claims and the cooldown are this process's
+	LogUserHashKey string // LOG_USER_HASH_KEY, empty: a random key per process
 
 	AdminAddr string // ADMIN_ADDR, default ":9090", empty disables
 	LogLevel  string // LOG_LEVEL, default info
@@ -136,6 +140,8 @@ func settings() []setting {
 		{"REQUEUE_DELAY", "requeue-delay", "visibility delay when a job goes back", dur(func(c *Config) *time.Duration { return &c.RequeueDelay })},
 		{"MAX_RECEIVES", "max-receives", "receive on which a failing job is dead-lettered", integer(func(c *Config) *int { return &c.MaxReceives })},
 		{"USER_COOLDOWN", "user-cooldown", "window in which a second job for a user is deduplicated", dur(func(c *Config) *time.Duration { return &c.UserCooldown })},
+		{"COOLDOWN_TABLE", "cooldown-table", "DynamoDB table of the fleet's claims and sent-marks; empty: this process's", str(func(c *Config) *string { return &c.CooldownTable })},
+		{"LOG_USER_HASH_KEY", "", "", str(func(c *Config) *string { return &c.LogUserHashKey })},
 		{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "time to finish in-flight jobs after SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{"ADMIN_ADDR", "admin-addr", "address of /metrics, /healthz, /readyz; empty disables", str(func(c *Config) *string { return &c.AdminAddr })},
 		{"LOG_LEVEL", "log-level", "debug, info, warn, error", lower(func(c *Config) *string { return &c.LogLevel })},
@@ -288,6 +294,8 @@ func (c Config) Validate(req Requirement) error {
 		return &Error{"USER_COOLDOWN", "must not be negative"}
 	case c.ShutdownTimeout <= 0:
 		return &Error{"SHUTDOWN_TIMEOUT", "must be positive"}
+	case c.CooldownTable != "" && !tableName.MatchString(c.CooldownTable):
+		return &Error{"COOLDOWN_TABLE", fmt.Sprintf("%q is not a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .)", c.CooldownTable)}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -301,6 +309,8 @@ func (c Config) Validate(req Requirement) error {
 	}
 	return nil
 }
+
+var tableName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
 func checkQueueURL(name, v string) error {
 	if v == "" {

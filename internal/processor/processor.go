@@ -13,6 +13,7 @@ import (
 
 	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/dlq"
+	"github.com/resend-worker/resend-worker/internal/ledger"
 	"github.com/resend-worker/resend-worker/internal/redact"
 	"github.com/resend-worker/resend-worker/internal/resend"
 	"github.com/resend-worker/resend-worker/internal/retry"
@@ -37,10 +38,12 @@ type Limiter interface {
 	Succeeded()
 }
 
-// Cooldown remembers users just sent a code (cooldown.Set).
-type Cooldown interface {
-	Recent(key string) bool
-	Mark(key string)
+// Ledger holds one claim per user at a time and remembers users just sent
+// a code (ledger.Memory, ledger.Layered).
+type Ledger interface {
+	Claim(ctx context.Context, key ledger.Key) (ledger.Claim, error)
+	Sent(ctx context.Context, c ledger.Claim)
+	Release(ctx context.Context, c ledger.Claim)
 }
 
 // Observer counts what happens (metrics); nil methods are not allowed, use
@@ -68,6 +71,10 @@ const CallTimeout = 10 * time.Second
 // ErrorCodeInvalidJob is the DLQ ErrorCode of a body that is no valid job.
 const ErrorCodeInvalidJob = "InvalidJob"
 
+// ErrorCodeClaimBusy is the error_code of a job requeued because a job of
+// another worker held its user's claim.
+const ErrorCodeClaimBusy = "ClaimBusy"
+
 // Config is the processor's share of the contract's settings.
 type Config struct {
 	ClientID     string        // cooldown key scope
@@ -83,7 +90,7 @@ type Processor struct {
 	dlq      DeadLetterer
 	limiter  Limiter
 	retrier  *retry.Retrier
-	cooldown Cooldown
+	cooldown Ledger // claims and sent-marks
 	hasher   *redact.Hasher
 	obs      Observer
 	log      *zap.Logger
@@ -96,7 +103,7 @@ type Deps struct {
 	DLQ      DeadLetterer
 	Limiter  Limiter
 	Retrier  *retry.Retrier
-	Cooldown Cooldown
+	Ledger   Ledger
 	Hasher   *redact.Hasher
 	Observer Observer
 	Logger   *zap.Logger
@@ -125,7 +132,7 @@ func New(cfg Config, d Deps) *Processor {
 		d.Retrier.Classify = classify
 	}
 	return &Processor{cfg: cfg, sender: d.Sender, dlq: d.DLQ, limiter: d.Limiter, retrier: d.Retrier,
-		cooldown: d.Cooldown, hasher: d.Hasher, obs: d.Observer, log: d.Logger, now: d.Now}
+		cooldown: d.Ledger, hasher: d.Hasher, obs: d.Observer, log: d.Logger, now: d.Now}
 }
 
 // result is what happened to one job, for its log line.
@@ -170,16 +177,27 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 		return p.handleFailure(ctx, m, result{}, dlq.KindInvalid, ErrorCodeInvalidJob, err.Error())
 	}
 	r := result{user: p.hasher.User(j.Username)}
-	key := p.cfg.ClientID + "\x00" + j.Username
-	if p.cooldown.Recent(key) {
+	claim, err := p.cooldown.Claim(ctx, ledger.UserKey(p.cfg.ClientID, j.Username))
+	switch {
+	case err != nil: // shutting down while waiting for another job's outcome
+		r.outcome, r.action, r.errorCode = Requeued, consumer.Retry{}, codeOf(err)
+		return r
+	case claim.Status == ledger.AlreadySent:
 		r.outcome, r.action = Deduplicated, consumer.Delete{}
+		return r
+	case claim.Status == ledger.Busy: // another worker's job has the user: see its outcome later
+		r.outcome, r.errorCode = Requeued, ErrorCodeClaimBusy
+		r.action = consumer.Retry{After: retry.RequeueDelay(p.cfg.RequeueDelay, m.ReceiveCount)}
 		return r
 	}
 	outcome, attempts, err := p.perform(ctx, j)
 	r.attempts = attempts
+	if err != nil || outcome != resend.Resent {
+		p.cooldown.Release(ctx, claim)
+	}
 	switch {
 	case err == nil:
-		return p.handleSucceeded(key, outcome, r)
+		return p.handleSucceeded(ctx, claim, outcome, r)
 	case ctx.Err() != nil:
 		// Shutting down: give the job back at once, to this or another worker.
 		r.outcome, r.action = Requeued, consumer.Retry{}
@@ -239,13 +257,13 @@ func (p *Processor) performOnce(ctx context.Context, j job.Job) (resend.Outcome,
 	return outcome, attempts, err
 }
 
-func (p *Processor) handleSucceeded(key string, o resend.Outcome, r result) result {
+func (p *Processor) handleSucceeded(ctx context.Context, claim ledger.Claim, o resend.Outcome, r result) result {
 	r.action = consumer.Delete{}
 	if o == resend.AlreadyConfirmed {
 		r.outcome = AlreadyConfirmed
 		return r
 	}
-	p.cooldown.Mark(key)
+	p.cooldown.Sent(ctx, claim)
 	r.outcome = Resent
 	return r
 }
