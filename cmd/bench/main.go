@@ -49,6 +49,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "naive" {
 		os.Exit(naiveMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "fleet-sim" {
+		printFleetSim(os.Stdout)
+		return
+	}
 	var o options
 	flag.IntVar(&o.n, "n", 600, "jobs per drain row")
 	flag.Float64Var(&o.q, "q", 20, "the stand-in's quota Q, calls per second")
