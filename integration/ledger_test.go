@@ -224,3 +224,35 @@ func TestLedgerTableUnreachable(t *testing.T) {
 	}
 	p.stop(25 * time.Second)
 }
+
+// With COOLDOWN_TABLE the workers of a fleet split COGNITO_MAX_RPS: three
+// cap themselves at a third; when one stops, the others take its share.
+func TestFleetSharesTheQuota(t *testing.T) {
+	e := newEnv(t, cognitoemu.Options{})
+	extra := withEnv(ledgerEnv(t, e), "COGNITO_MAX_RPS", "30")
+	var ps []*proc
+	for range 3 {
+		ps = append(ps, e.start(extra))
+	}
+	capOf := func(p *proc) float64 { return p.metrics()["resend_cognito_rate_limit"] }
+	for i, p := range ps {
+		testenv.Eventually(t, 15*time.Second, fmt.Sprintf("worker %d capped at a third of 30/s", i), func() bool {
+			return capOf(p) > 9.99 && capOf(p) < 10.01
+		})
+	}
+	ps[2].stop(25 * time.Second)
+	for i, p := range ps[:2] {
+		testenv.Eventually(t, 15*time.Second, fmt.Sprintf("worker %d at half of 30/s", i), func() bool {
+			return capOf(p) > 14.99 && capOf(p) < 15.01
+		})
+	}
+	for _, p := range ps[:2] {
+		if got := len(p.logLines("fleet share")); got < 2 {
+			t.Errorf("%d fleet share lines, want one per change (at least 2)", got)
+		}
+		if hb := p.metrics()[`resend_ledger_requests_total{op="heartbeat",result="ok"}`]; hb < 2 {
+			t.Errorf("%.0f heartbeats counted", hb)
+		}
+		p.stop(25 * time.Second)
+	}
+}

@@ -86,6 +86,7 @@ type Worker struct {
 	consumer *consumer.Consumer
 	log      *zap.Logger
 	cfg      config.Config
+	shared   sharedState
 }
 
 // NewWorker builds the clients from awsCfg and wires a worker with metrics
@@ -102,7 +103,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	limCfg := ratelimit.Tuned(cfg.MaxRPS)
 	limCfg.OnChange = m.RateLimit.Set
 	lim := ratelimit.New(limCfg)
-	shared, err := newShared(cfg, awsCfg, reg, log)
+	shared, err := newShared(cfg, awsCfg, reg, log, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	}, processor.Deps{
 		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
 		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
-		Limiter:  lim,
+		Limiter:  shared.limiter(lim),
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
 		Ledger:   shared.ledger,
 		Hasher:   redact.NewHasher([]byte(cfg.LogUserHashKey)),
@@ -135,7 +136,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{Health: health, Metrics: m, Limiter: lim, consumer: c, log: log, cfg: cfg}, nil
+	return &Worker{Health: health, Metrics: m, Limiter: lim, consumer: c, log: log, cfg: cfg, shared: shared}, nil
 }
 
 // visibilityFor is the visibility timeout asked for on receive: 30 s, the
@@ -176,7 +177,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.Health.Stopping()
 		w.log.Info("shutdown requested", zap.Duration("shutdown_timeout", w.cfg.ShutdownTimeout))
 	}()
+	leave := w.shared.join(ctx)
 	err := w.consumer.Run(ctx)
+	leave()
 	fields := []zap.Field{zap.Error(err)}
 	select {
 	case t := <-stopAt:
