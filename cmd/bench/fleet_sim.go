@@ -39,7 +39,8 @@ type simSpec struct {
 	interval    time.Duration // heartbeat
 	ttl         time.Duration
 	seed        uint64
-	noSlots     bool // each task paces on its own (fleet.Paced not used)
+	noSlots     bool    // each task paces on its own (fleet.Paced not used)
+	other       float64 // another caller of the quota: Poisson calls at this share of it
 }
 
 // simResult is what a row prints.
@@ -50,6 +51,7 @@ type simResult struct {
 	drain         time.Duration
 	takeBack      time.Duration // after the kill, until the fleet's rate is back to 90 % of its level before
 	overQuotaPeak float64       // highest 1 s issue rate ÷ quota
+	otherShare    string        // the other caller's throttled share
 }
 
 type simEvent struct {
@@ -66,6 +68,7 @@ const (
 	evBeat
 	evJoin
 	evKill
+	evOther
 )
 
 type simQueue []simEvent
@@ -132,6 +135,8 @@ type sim struct {
 	blast  time.Duration
 	// counts
 	calls, throttled int
+	otherCalls       int
+	otherThrottled   int
 	issues           []time.Duration
 }
 
@@ -206,7 +211,7 @@ func (s *sim) bucketAllows() bool {
 
 func (s *sim) run() simResult {
 	sp := s.spec
-	s.jobs = int(sp.quota * sp.ideal.Seconds())
+	s.jobs = int(sp.quota * (1 - sp.other) * sp.ideal.Seconds())
 	s.backlog = s.jobs
 	s.tokens = math.Max(1, sp.quota*sp.window.Seconds())
 	for range sp.tasks {
@@ -217,6 +222,9 @@ func (s *sim) run() simResult {
 		i := s.addTask()
 		s.tasks[i].alive = false
 		s.push(sp.ideal/3, evJoin, i)
+	}
+	if sp.other > 0 {
+		s.push(0, evOther, 0)
 	}
 	killAt := time.Duration(0)
 	if sp.leave > 0 {
@@ -237,6 +245,13 @@ func (s *sim) run() simResult {
 			t.pending = true
 		case evBeat:
 			s.beat(e.task)
+		case evOther:
+			s.otherCalls++
+			if !s.bucketAllows() {
+				s.otherThrottled++
+			}
+			gap := s.rng.ExpFloat64() / (sp.other * sp.quota)
+			s.push(s.now+time.Duration(gap*float64(time.Second)), evOther, 0)
 		case evKill:
 			t.alive = false // kill -9: no Leave; its entry expires after the TTL
 		case evIssue:
@@ -283,6 +298,10 @@ func (s *sim) run() simResult {
 	}
 	res := simResult{spec: sp, jobs: s.jobs, calls: s.calls, throttled: s.throttled, drain: s.now}
 	res.takeBack, res.overQuotaPeak = s.rates(killAt)
+	res.otherShare = "—"
+	if s.otherCalls > 0 {
+		res.otherShare = fmt.Sprintf("%.2f %%", 100*float64(s.otherThrottled)/float64(s.otherCalls))
+	}
 	return res
 }
 
@@ -339,6 +358,12 @@ func fleetSimRows() []simSpec {
 			scaled.tasks, scaled.join, scaled.leave = 40, 10, 10
 			scaled.name = fmt.Sprintf("40 +10 −10 tasks, Q=%g/s, burst %s", q, w)
 			out = append(out, steady, scaled)
+			if q == 50 && w == time.Second || q == 5000 && w < time.Second {
+				shared := steady
+				shared.other = 0.3
+				shared.name += ", another caller at 0.3 Q"
+				out = append(out, shared)
+			}
 			if w < time.Second {
 				free := steady
 				free.noSlots = true
@@ -351,9 +376,10 @@ func fleetSimRows() []simSpec {
 }
 
 func printFleetSim(w io.Writer) {
-	fmt.Fprintln(w, "\nFleet simulation: real ratelimit.Limiter and fleet.Share/Live per task, simulated clock, L=50 ms + 0–20 ms, heartbeat 1 s, TTL 3 s, 60 s ideal drain")
-	fmt.Fprintln(w, "\n| row | jobs | calls | drain ÷ N/Q | throttled | peak 1 s rate ÷ Q | share taken back after the kill |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "\nFleet simulation: real ratelimit.Limiter and fleet.Share/SlotOf/NextSlot per task, simulated clock, L=50 ms + 0–20 ms, heartbeat 1 s, TTL 3 s, 60 s ideal drain")
+	fmt.Fprintln(w, "(with another caller, N/Q is the fleet's jobs over what the other leaves, 0.7 Q; throttled is the fleet's calls' share)")
+	fmt.Fprintln(w, "\n| row | jobs | calls | drain ÷ N/Q | throttled | peak 1 s rate ÷ Q | share taken back after the kill | other caller throttled |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, sp := range fleetSimRows() {
 		r := runSim(sp)
 		back := "—"
@@ -362,7 +388,7 @@ func printFleetSim(w io.Writer) {
 		} else if r.takeBack < 0 {
 			back = "never"
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %.3f | %.2f %% | %.2f | %s |\n", sp.name, r.jobs, r.calls,
-			r.drain.Seconds()/sp.ideal.Seconds(), 100*float64(r.throttled)/float64(max(r.calls, 1)), r.overQuotaPeak, back)
+		fmt.Fprintf(w, "| %s | %d | %d | %.3f | %.2f %% | %.2f | %s | %s |\n", sp.name, r.jobs, r.calls,
+			r.drain.Seconds()/sp.ideal.Seconds(), 100*float64(r.throttled)/float64(max(r.calls, 1)), r.overQuotaPeak, back, r.otherShare)
 	}
 }

@@ -58,7 +58,7 @@ func main() {
 	flag.Float64Var(&o.q, "q", 20, "the stand-in's quota Q, calls per second")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "the stand-in's latency L")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "WORKER_CONCURRENCY (and the naive loop's concurrency)")
-	flag.StringVar(&o.rows, "rows", "a,b,c,d,e", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop)")
+	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f,g", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (a fleet on a COOLDOWN_TABLE), g (fleet simulation)")
 	flag.IntVar(&o.idleJobs, "idle-jobs", 20, "single jobs sent to the idle worker for the enqueue-to-call latency (rows a, d)")
 	flag.DurationVar(&o.idleGap, "idle-gap", time.Second, "spacing of the idle jobs")
 	flag.DurationVar(&o.idleWindow, "idle-window", 40*time.Second, "quiet time over which idle receives are counted (rows a, d); 0 skips")
@@ -109,6 +109,7 @@ type bench struct {
 	sqs   *sqs.Client
 	self  string
 	extra map[string]string
+	burst int // the stand-in's bucket; 0: its default (100 ms of the quota)
 }
 
 func run(o options) error {
@@ -165,6 +166,14 @@ func run(o options) error {
 					r.note = fmt.Sprintf("%.0f jobs/s = %.2f × bare moto loop (%.0f jobs/s)", r.jobsPerSec(), r.jobsPerSec()/bare, bare)
 				}
 			}
+		case "f": // fleet.go
+			if err := b.fleetRows(ctx, os.Stdout); err != nil {
+				return fmt.Errorf("row f: %w", err)
+			}
+			continue
+		case "g": // fleet_sim.go
+			printFleetSim(os.Stdout)
+			continue
 		case "":
 			continue
 		default:
@@ -200,7 +209,7 @@ func (b *bench) newBackends(ctx context.Context, quota float64, usernames []stri
 	if be.dlqURL, err = b.moto.CreateQueue(ctx, name+"-dlq"); err != nil {
 		return nil, err
 	}
-	if be.cog, err = devenv.StartCognito(cognitoemu.Options{Quota: quota, Latency: b.o.latency, ResendLimitPerHour: -1}); err != nil {
+	if be.cog, err = devenv.StartCognito(cognitoemu.Options{Quota: quota, Burst: b.burst, Latency: b.o.latency, ResendLimitPerHour: -1}); err != nil {
 		return nil, err
 	}
 	pool := cognitoemu.SeedPool{ID: "us-east-1_Bench", Name: "bench",
@@ -333,16 +342,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	}
 
 	var procs []*proc
-	defer func() {
-		for _, p := range procs {
-			select {
-			case <-p.done:
-			default:
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
-		}
-	}()
+	defer func() { killAll(procs) }()
 	start := time.Now()
 	for i := range workers {
 		port, err := devenv.FreePort()
