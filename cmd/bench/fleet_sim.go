@@ -41,6 +41,7 @@ type simSpec struct {
 	seed        uint64
 	noSlots     bool    // each task paces on its own (fleet.Paced not used)
 	other       float64 // another caller of the quota: Poisson calls at this share of it
+	noSignal    bool    // tasks do not cut on the others' throttles
 }
 
 // simResult is what a row prints.
@@ -101,7 +102,9 @@ type simTask struct {
 	last    time.Duration
 	pending bool // an evIssue is scheduled
 	slot    fleet.Slot
-	lastAt  time.Time // the last slot taken
+	thr     uint64           // throttled calls (fleet.Paced counts them)
+	seen    *fleet.Throttles // at the last beat
+	lastAt  time.Time        // the last slot taken
 	// calls on their way: arrival outcome by call, in order.
 	inflight []bool
 }
@@ -166,7 +169,13 @@ func (s *sim) beat(i int) {
 	}
 	exp := s.clock().Add(s.spec.ttl).UnixMilli()
 	s.item["t_"+t.id] = &types.AttributeValueMemberN{Value: strconv.FormatInt(exp, 10)}
+	s.item["x_"+t.id] = &types.AttributeValueMemberN{Value: strconv.FormatUint(t.thr, 10)}
 	t.slot = fleet.SlotOf(s.item, t.id, s.clock())
+	now := fleet.ThrottlesOf(s.item, t.id, t.thr)
+	if t.seen != nil && t.seen.CutFor(now) && !s.spec.noSignal {
+		t.lim.Throttled()
+	}
+	t.seen = &now
 	t.fl.seen(t.slot.Tasks)
 	s.push(s.now+s.spec.interval, evBeat, i)
 }
@@ -290,6 +299,7 @@ func (s *sim) run() simResult {
 				s.done++
 			} else {
 				s.throttled++
+				t.thr++
 				t.lim.Throttled()
 				s.backlog++ // retried under the limiter
 				s.reschedule()
@@ -362,7 +372,10 @@ func fleetSimRows() []simSpec {
 				shared := steady
 				shared.other = 0.3
 				shared.name += ", another caller at 0.3 Q"
-				out = append(out, shared)
+				alone := shared
+				alone.noSignal = true
+				alone.name += ", no fleet throttle signal"
+				out = append(out, shared, alone)
 			}
 			if w < time.Second {
 				free := steady
@@ -376,8 +389,8 @@ func fleetSimRows() []simSpec {
 }
 
 func printFleetSim(w io.Writer) {
-	fmt.Fprintln(w, "\nFleet simulation: real ratelimit.Limiter and fleet.Share/SlotOf/NextSlot per task, simulated clock, L=50 ms + 0–20 ms, heartbeat 1 s, TTL 3 s, 60 s ideal drain")
-	fmt.Fprintln(w, "(with another caller, N/Q is the fleet's jobs over what the other leaves, 0.7 Q; throttled is the fleet's calls' share)")
+	fmt.Fprintln(w, "\nFleet simulation: real ratelimit.Limiter and fleet.Share/SlotOf/NextSlot/ThrottlesOf per task, simulated clock, L=50 ms + 0–20 ms, heartbeat 1 s, TTL 3 s, 60 s ideal drain")
+	fmt.Fprintln(w, "(with another caller, N/Q is the fleet's jobs over what the other leaves, 0.7 Q; throttled is the fleet's calls' share; «no slots» and «no fleet throttle signal» leave one mechanism out)")
 	fmt.Fprintln(w, "\n| row | jobs | calls | drain ÷ N/Q | throttled | peak 1 s rate ÷ Q | share taken back after the kill | other caller throttled |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, sp := range fleetSimRows() {

@@ -3,7 +3,11 @@
 // sets its own entry's expiry and returns the whole item), counts the tasks
 // alive, and caps its limiter at quota/tasks. The limiter's AIMD adaptation
 // to throttling (other callers of the same quota) keeps working under the
-// cap. A task joining waits one heartbeat before it starts, so the others
+// cap. Each heartbeat also carries the task's count of throttled calls: a
+// task told of throttles elsewhere in the fleet, none of its own, cuts its
+// rate as if throttled, so a fleet adapts to another caller of the quota as
+// fast as one process would (with 50 tasks at 1 call a second each, a task
+// alone hears of a throttle far too rarely). A task joining waits one heartbeat before it starts, so the others
 // have made room; a task leaving removes its entry, one that died is
 // dropped once its entry is TTL old, and the others scale their rate up at
 // their next heartbeat.
@@ -16,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,9 +35,11 @@ type API interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
-// Capper takes this task's share of the quota (ratelimit.Limiter).
+// Capper takes this task's share of the quota and the fleet's throttles
+// (ratelimit.Limiter).
 type Capper interface {
 	SetMax(perSecond float64)
+	Throttled()
 }
 
 // Config configures a task's membership.
@@ -97,9 +104,12 @@ type Fleet struct {
 	cfg Config
 	cap Capper
 
+	throttles atomic.Uint64 // this task's throttled calls
+
 	mu   sync.Mutex
 	slot Slot
 	last map[string]types.AttributeValue // the item at the last heartbeat
+	seen *Throttles                      // the counts at the last heartbeat
 }
 
 // New returns a task's membership; it caps c at the task's share.
@@ -111,8 +121,12 @@ func New(api API, c Capper, cfg Config) (*Fleet, error) {
 	return &Fleet{api: api, cfg: cfg, cap: c, slot: Slot{Tasks: 1}}, nil
 }
 
-// Attribute names in the fleet's item.
-const taskPrefix = "t_"
+// Attribute names in the fleet's item: t_<task> is when the task's entry
+// lapses (epoch ms), x_<task> its throttled calls so far.
+const (
+	taskPrefix     = "t_"
+	throttlePrefix = "x_"
+)
 
 // Key is the partition key of group's item.
 func Key(group string) string { return "fleet#" + group }
@@ -158,8 +172,9 @@ func (f *Fleet) Beat(ctx context.Context) {
 	now := f.cfg.Now()
 	rctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
-	names := map[string]string{"#me": taskPrefix + f.cfg.Task, "#exp": ledger.AttrExpires}
-	expr := "SET #me = :alive, #exp = :itemexp"
+	names := map[string]string{"#me": taskPrefix + f.cfg.Task, "#thr": throttlePrefix + f.cfg.Task, "#exp": ledger.AttrExpires}
+	expr := "SET #me = :alive, #thr = :thr, #exp = :itemexp"
+	own := f.throttles.Load()
 	var stale []string
 	for i, name := range f.staleNames(now) {
 		alias := "#d" + strconv.Itoa(i)
@@ -176,6 +191,7 @@ func (f *Fleet) Beat(ctx context.Context) {
 		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":alive":   millis(now.Add(f.cfg.TTL)),
+			":thr":     &types.AttributeValueMemberN{Value: strconv.FormatUint(own, 10)},
 			":itemexp": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(time.Hour).Unix(), 10)},
 		},
 		ReturnValues: types.ReturnValueAllNew,
@@ -186,10 +202,16 @@ func (f *Fleet) Beat(ctx context.Context) {
 		return
 	}
 	f.cfg.Observer.Request("heartbeat", ledger.ResultOK)
+	now2 := ThrottlesOf(out.Attributes, f.cfg.Task, own)
 	f.mu.Lock()
 	f.last = out.Attributes
+	cut := f.seen != nil && f.seen.CutFor(now2)
+	f.seen = &now2
 	f.mu.Unlock()
 	f.apply(SlotOf(out.Attributes, f.cfg.Task, now))
+	if cut {
+		f.cap.Throttled()
+	}
 }
 
 // Leave removes this task's entry, for the others to take its share at
@@ -231,11 +253,39 @@ func (f *Fleet) staleNames(now time.Time) []string {
 	var out []string
 	for name, v := range f.last {
 		if exp, ok := entryExpiry(name, v); ok && now.Sub(exp) > 10*f.cfg.TTL {
-			out = append(out, name)
+			out = append(out, name, throttlePrefix+strings.TrimPrefix(name, taskPrefix))
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Throttled counts a throttled call of this task, for its heartbeats.
+func (f *Fleet) Throttled() { f.throttles.Add(1) }
+
+// Throttles is what a heartbeat tells of throttling: this task's count and
+// the sum of the others'.
+type Throttles struct{ Own, Others uint64 }
+
+// ThrottlesOf reads the others' counts from item; own is this task's.
+func ThrottlesOf(item map[string]types.AttributeValue, me string, own uint64) Throttles {
+	t := Throttles{Own: own}
+	for name, v := range item {
+		if id, ok := strings.CutPrefix(name, throttlePrefix); ok && id != me {
+			if nv, ok := v.(*types.AttributeValueMemberN); ok {
+				n, _ := strconv.ParseUint(nv.Value, 10, 64)
+				t.Others += n
+			}
+		}
+	}
+	return t
+}
+
+// CutFor reports whether, from the counts at the last heartbeat (t) to
+// those at this one (now), the others were throttled and this task was not:
+// then the task cuts as if throttled. One throttled itself has cut already.
+func (t Throttles) CutFor(now Throttles) bool {
+	return now.Others > t.Others && now.Own == t.Own
 }
 
 // Share is each task's cap: the quota split evenly.

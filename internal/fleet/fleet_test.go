@@ -105,6 +105,14 @@ func TestNextSlot(t *testing.T) {
 type capRecorder struct {
 	mu   sync.Mutex
 	maxs []float64
+	cuts int
+}
+
+func (c *capRecorder) Throttled() { c.mu.Lock(); c.cuts++; c.mu.Unlock() }
+func (c *capRecorder) cutCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cuts
 }
 
 func (c *capRecorder) SetMax(m float64) { c.mu.Lock(); c.maxs = append(c.maxs, m); c.mu.Unlock() }
@@ -194,7 +202,62 @@ func TestFleetOnMoto(t *testing.T) {
 	}
 	advance(2 * time.Second)
 	fs[0].Beat(ctx)
+	if caps[0].cutCount() != 0 {
+		t.Errorf("task-0 cut %d times with no throttle anywhere", caps[0].cutCount())
+	}
 	if caps[0].last() != 30 || math.Abs(fleet.Share(30, fs[0].Slot().Tasks)-30) > 0 {
 		t.Errorf("after task-1's entry expired: cap %v, want 30", caps[0].last())
+	}
+}
+
+func TestCutFor(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		before, now fleet.Throttles
+		want        bool
+	}{
+		{"nothing new", fleet.Throttles{Own: 1, Others: 5}, fleet.Throttles{Own: 1, Others: 5}, false},
+		{"others throttled", fleet.Throttles{Own: 1, Others: 5}, fleet.Throttles{Own: 1, Others: 7}, true},
+		{"this task too: it cut already", fleet.Throttles{Own: 1, Others: 5}, fleet.Throttles{Own: 2, Others: 7}, false},
+		{"only this task", fleet.Throttles{Own: 1, Others: 5}, fleet.Throttles{Own: 2, Others: 5}, false},
+		{"a task left with its count", fleet.Throttles{Own: 1, Others: 5}, fleet.Throttles{Own: 1, Others: 2}, false},
+	} {
+		if got := tc.before.CutFor(tc.now); got != tc.want {
+			t.Errorf("%s: CutFor = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	item := map[string]types.AttributeValue{"x_a": n(3), "x_b": n(4), "x_me": n(9), "t_a": n(1)}
+	if got := fleet.ThrottlesOf(item, "me", 9); got != (fleet.Throttles{Own: 9, Others: 7}) {
+		t.Errorf("ThrottlesOf = %+v, want own 9, others 7", got)
+	}
+}
+
+// On moto: a throttle counted by one task reaches the others through the
+// item, and they cut once; the task throttled itself does not cut again.
+func TestFleetThrottleSignalOnMoto(t *testing.T) {
+	m := testenv.StartMoto(t)
+	table := fmt.Sprintf("fleet-sig-%d", time.Now().UnixNano())
+	if err := m.CreateLedgerTable(context.Background(), table); err != nil {
+		t.Fatal(err)
+	}
+	caps := []*capRecorder{{}, {}}
+	var fs []*fleet.Fleet
+	for i, c := range caps {
+		f, err := fleet.New(m.DynamoDB(), c, fleet.Config{Table: table, Group: "g", Task: fmt.Sprint("t", i), Quota: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	ctx := context.Background()
+	fs[0].Beat(ctx)
+	fs[1].Beat(ctx)
+	fs[0].Throttled()
+	fs[0].Beat(ctx) // publishes its count
+	fs[1].Beat(ctx) // sees it
+	fs[0].Beat(ctx)
+	fs[1].Beat(ctx) // nothing new
+	if caps[1].cutCount() != 1 || caps[0].cutCount() != 0 {
+		t.Errorf("cuts: throttled task %d, other %d; want 0 and 1", caps[0].cutCount(), caps[1].cutCount())
 	}
 }

@@ -68,6 +68,12 @@ type Paced struct {
 	last time.Time // the last slot taken
 }
 
+// Throttled tells the limiter and counts the throttle for the fleet.
+func (p *Paced) Throttled() {
+	p.Fleet.Throttled()
+	p.Limiter.Throttled()
+}
+
 // Wait waits for the limiter, then for a slot no other call of this task
 // has taken.
 func (p *Paced) Wait(ctx context.Context) error {
