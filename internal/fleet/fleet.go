@@ -222,8 +222,8 @@ func (f *Fleet) Leave(ctx context.Context) {
 	_, err := f.api.UpdateItem(rctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(f.cfg.Table),
 		Key:                      map[string]types.AttributeValue{ledger.AttrPK: &types.AttributeValueMemberS{Value: Key(f.cfg.Group)}},
-		UpdateExpression:         aws.String("REMOVE #me"),
-		ExpressionAttributeNames: map[string]string{"#me": taskPrefix + f.cfg.Task},
+		UpdateExpression:         aws.String("REMOVE #me, #thr"),
+		ExpressionAttributeNames: map[string]string{"#me": taskPrefix + f.cfg.Task, "#thr": throttlePrefix + f.cfg.Task},
 	})
 	if err != nil {
 		f.cfg.Observer.Request("leave", ledger.ResultError)

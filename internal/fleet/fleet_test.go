@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -189,6 +190,9 @@ func TestFleetOnMoto(t *testing.T) {
 		}
 	}
 	fs[2].Leave(ctx)
+	if item := getFleetItem(t, db, table); item["t_task-2"] != nil || item["x_task-2"] != nil || item["t_task-1"] == nil {
+		t.Errorf("after task-2 left the item is %v: want its entries gone, the others kept", item)
+	}
 	advance(time.Second)
 	beatAll(fs[0], fs[1])
 	if caps[0].last() != 15 || caps[1].last() != 15 {
@@ -207,6 +211,14 @@ func TestFleetOnMoto(t *testing.T) {
 	}
 	if caps[0].last() != 30 || math.Abs(fleet.Share(30, fs[0].Slot().Tasks)-30) > 0 {
 		t.Errorf("after task-1's entry expired: cap %v, want 30", caps[0].last())
+	}
+	// Long dead (10 TTLs), its entries are removed by a live task's beat.
+	advance(31 * time.Second)
+	fs[0].Beat(ctx)
+	fs[0].Beat(ctx)
+	item := getFleetItem(t, db, table)
+	if item["t_task-1"] != nil || item["x_task-1"] != nil || item["t_task-0"] == nil {
+		t.Errorf("after 30 s the dead task's entries remain: %v", item)
 	}
 }
 
@@ -260,4 +272,14 @@ func TestFleetThrottleSignalOnMoto(t *testing.T) {
 	if caps[1].cutCount() != 1 || caps[0].cutCount() != 0 {
 		t.Errorf("cuts: throttled task %d, other %d; want 0 and 1", caps[0].cutCount(), caps[1].cutCount())
 	}
+}
+
+func getFleetItem(t *testing.T, db *dynamodb.Client, table string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fleet.Key("client")}}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
 }
