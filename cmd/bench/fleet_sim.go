@@ -39,9 +39,10 @@ type simSpec struct {
 	interval    time.Duration // heartbeat
 	ttl         time.Duration
 	seed        uint64
-	noSlots     bool    // each task paces on its own (fleet.Paced not used)
-	other       float64 // another caller of the quota: Poisson calls at this share of it
-	noSignal    bool    // tasks do not cut on the others' throttles
+	noSlots     bool          // each task paces on its own (fleet.Paced not used)
+	other       float64       // another caller of the quota: Poisson calls at this share of it
+	noSignal    bool          // tasks do not cut on the others' throttles
+	idleFor     time.Duration // the backlog arrives this late: the fleet idle before
 }
 
 // simResult is what a row prints.
@@ -70,6 +71,7 @@ const (
 	evJoin
 	evKill
 	evOther
+	evWork
 )
 
 type simQueue []simEvent
@@ -98,13 +100,15 @@ type simTask struct {
 	alive   bool
 	started bool // joined: after its first beat and one interval
 	// x/time/rate with burst 1: tokens in [0,1] at time last.
-	tokens  float64
-	last    time.Duration
-	pending bool // an evIssue is scheduled
-	slot    fleet.Slot
-	thr     uint64           // throttled calls (fleet.Paced counts them)
-	seen    *fleet.Throttles // at the last beat
-	lastAt  time.Time        // the last slot taken
+	tokens               float64
+	last                 time.Duration
+	pending              bool // an evIssue is scheduled
+	slot                 fleet.Slot
+	issued, issuedAtBeat int // waits (fleet.Paced counts them) and at the last beat
+	wasBusy              bool
+	thr                  uint64           // throttled calls (fleet.Paced counts them)
+	seen                 *fleet.Throttles // at the last beat
+	lastAt               time.Time        // the last slot taken
 	// calls on their way: arrival outcome by call, in order.
 	inflight []bool
 }
@@ -162,15 +166,17 @@ func (s *sim) addTask() int {
 
 // beat is one heartbeat: the entry refreshed, the live tasks counted by the
 // fleet package's own Live and Share.
-func (s *sim) beat(i int) {
+func (s *sim) beat(i int, joining bool) {
 	t := s.tasks[i]
 	if !t.alive {
 		return
 	}
-	exp := s.clock().Add(s.spec.ttl).UnixMilli()
-	s.item["t_"+t.id] = &types.AttributeValueMemberN{Value: strconv.FormatInt(exp, 10)}
+	busy := t.issued != t.issuedAtBeat || t.pending || joining // fleet.Paced: a wait in progress is busy too
+	busyOnly := busy && t.wasBusy && !joining
+	t.issuedAtBeat, t.wasBusy = t.issued, busy
+	s.item["t_"+t.id] = fleet.EntryValue(s.clock().Add(s.spec.ttl), busy)
 	s.item["x_"+t.id] = &types.AttributeValueMemberN{Value: strconv.FormatUint(t.thr, 10)}
-	t.slot = fleet.SlotOf(s.item, t.id, s.clock())
+	t.slot = fleet.SlotOf(s.item, t.id, s.clock(), busyOnly)
 	now := fleet.ThrottlesOf(s.item, t.id, t.thr)
 	if t.seen != nil && t.seen.CutFor(now) && !s.spec.noSignal {
 		t.lim.Throttled()
@@ -222,6 +228,10 @@ func (s *sim) run() simResult {
 	sp := s.spec
 	s.jobs = int(sp.quota * (1 - sp.other) * sp.ideal.Seconds())
 	s.backlog = s.jobs
+	if sp.idleFor > 0 {
+		s.backlog = 0
+		s.push(sp.idleFor, evWork, 0)
+	}
 	s.tokens = math.Max(1, sp.quota*sp.window.Seconds())
 	for range sp.tasks {
 		i := s.addTask()
@@ -249,11 +259,14 @@ func (s *sim) run() simResult {
 		switch e.kind {
 		case evJoin:
 			t.alive, t.last = true, s.now
-			s.beat(e.task) // the first heartbeat, then one interval before calling
+			s.beat(e.task, true) // the first heartbeat, then one interval before calling
 			s.push(s.now+sp.interval, evIssue, e.task)
 			t.pending = true
 		case evBeat:
-			s.beat(e.task)
+			s.beat(e.task, false)
+		case evWork:
+			s.backlog = s.jobs
+			s.reschedule()
 		case evOther:
 			s.otherCalls++
 			if !s.bucketAllows() {
@@ -278,6 +291,7 @@ func (s *sim) run() simResult {
 			}
 			s.backlog--
 			s.calls++
+			t.issued++
 			s.issues = append(s.issues, s.now)
 			lat := sp.latency + time.Duration(s.rng.Int64N(int64(sp.jitter)+1))
 			s.push(s.now+lat/2, evArrive, e.task)
@@ -306,7 +320,7 @@ func (s *sim) run() simResult {
 			}
 		}
 	}
-	res := simResult{spec: sp, jobs: s.jobs, calls: s.calls, throttled: s.throttled, drain: s.now}
+	res := simResult{spec: sp, jobs: s.jobs, calls: s.calls, throttled: s.throttled, drain: s.now - sp.idleFor}
 	res.takeBack, res.overQuotaPeak = s.rates(killAt)
 	res.otherShare = "—"
 	if s.otherCalls > 0 {
@@ -378,6 +392,10 @@ func fleetSimRows() []simSpec {
 				out = append(out, shared, alone)
 			}
 			if w < time.Second {
+				idle := steady
+				idle.idleFor = 10 * time.Second
+				idle.name += ", idle 10 s then the backlog"
+				out = append(out, idle)
 				free := steady
 				free.noSlots = true
 				free.name += ", no slots"

@@ -105,11 +105,15 @@ type Fleet struct {
 	cap Capper
 
 	throttles atomic.Uint64 // this task's throttled calls
+	calls     atomic.Uint64 // this task's waits for a call (Paced)
+	waiting   atomic.Int64  // waits in progress
 
-	mu   sync.Mutex
-	slot Slot
-	last map[string]types.AttributeValue // the item at the last heartbeat
-	seen *Throttles                      // the counts at the last heartbeat
+	mu          sync.Mutex
+	slot        Slot
+	last        map[string]types.AttributeValue // the item at the last heartbeat
+	seen        *Throttles                      // the counts at the last heartbeat
+	callsAtBeat uint64
+	wasBusy     bool // at the last beat
 }
 
 // New returns a task's membership; it caps c at the task's share.
@@ -122,7 +126,8 @@ func New(api API, c Capper, cfg Config) (*Fleet, error) {
 }
 
 // Attribute names in the fleet's item: t_<task> is when the task's entry
-// lapses (epoch ms), x_<task> its throttled calls so far.
+// lapses (epoch ms; negative if the task made no call in its last
+// interval), x_<task> its throttled calls so far.
 const (
 	taskPrefix     = "t_"
 	throttlePrefix = "x_"
@@ -144,7 +149,7 @@ func (f *Fleet) Slot() Slot {
 // table that cannot be reached does not stop it: the task runs at the
 // whole quota until a heartbeat succeeds, with the limiter's adaptation.
 func (f *Fleet) Join(ctx context.Context) {
-	f.Beat(ctx)
+	f.beat(ctx, true)
 	select {
 	case <-ctx.Done():
 	case <-time.After(f.cfg.Interval):
@@ -161,20 +166,33 @@ func (f *Fleet) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			f.Beat(ctx)
+			f.beat(ctx, false)
 		}
 	}
 }
 
 // Beat is one heartbeat: this task's entry set to expire TTL from now,
 // entries long expired removed, and the live ones counted.
-func (f *Fleet) Beat(ctx context.Context) {
+func (f *Fleet) Beat(ctx context.Context) { f.beat(ctx, false) }
+
+// beat is a heartbeat. The entry says busy when the task called (or waits
+// to call) since its last beat, or is joining. A task shares with the busy
+// ones only once it was busy at two beats in a row: every task that became
+// busy with it has said so by then, so that work arriving at many idle tasks
+// at once does not find each one counting few others.
+func (f *Fleet) beat(ctx context.Context, joining bool) {
 	now := f.cfg.Now()
 	rctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	names := map[string]string{"#me": taskPrefix + f.cfg.Task, "#thr": throttlePrefix + f.cfg.Task, "#exp": ledger.AttrExpires}
 	expr := "SET #me = :alive, #thr = :thr, #exp = :itemexp"
 	own := f.throttles.Load()
+	f.mu.Lock()
+	calls := f.calls.Load()
+	busy := calls != f.callsAtBeat || f.waiting.Load() > 0 || joining
+	busyOnly := busy && f.wasBusy && !joining
+	f.callsAtBeat, f.wasBusy = calls, busy
+	f.mu.Unlock()
 	var stale []string
 	for i, name := range f.staleNames(now) {
 		alias := "#d" + strconv.Itoa(i)
@@ -190,7 +208,7 @@ func (f *Fleet) Beat(ctx context.Context) {
 		UpdateExpression:         aws.String(expr),
 		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":alive":   millis(now.Add(f.cfg.TTL)),
+			":alive":   EntryValue(now.Add(f.cfg.TTL), busy),
 			":thr":     &types.AttributeValueMemberN{Value: strconv.FormatUint(own, 10)},
 			":itemexp": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(time.Hour).Unix(), 10)},
 		},
@@ -208,7 +226,7 @@ func (f *Fleet) Beat(ctx context.Context) {
 	cut := f.seen != nil && f.seen.CutFor(now2)
 	f.seen = &now2
 	f.mu.Unlock()
-	f.apply(SlotOf(out.Attributes, f.cfg.Task, now))
+	f.apply(SlotOf(out.Attributes, f.cfg.Task, now, busyOnly))
 	if cut {
 		f.cap.Throttled()
 	}
@@ -252,7 +270,7 @@ func (f *Fleet) staleNames(now time.Time) []string {
 	defer f.mu.Unlock()
 	var out []string
 	for name, v := range f.last {
-		if exp, ok := entryExpiry(name, v); ok && now.Sub(exp) > 10*f.cfg.TTL {
+		if exp, _, ok := entryOf(name, v); ok && now.Sub(exp) > 10*f.cfg.TTL {
 			out = append(out, name, throttlePrefix+strings.TrimPrefix(name, taskPrefix))
 		}
 	}
@@ -293,24 +311,34 @@ func Share(quota float64, tasks int) float64 { return quota / float64(max(tasks,
 
 // Live counts the tasks of item alive at now, this task always included.
 func Live(item map[string]types.AttributeValue, me string, now time.Time) int {
-	return SlotOf(item, me, now).Tasks
+	return SlotOf(item, me, now, false).Tasks
 }
 
-func entryExpiry(name string, v types.AttributeValue) (time.Time, bool) {
+// entryOf reads a task's entry: when it lapses and whether the task was
+// busy.
+func entryOf(name string, v types.AttributeValue) (exp time.Time, busy, ok bool) {
 	if !strings.HasPrefix(name, taskPrefix) {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	nv, ok := v.(*types.AttributeValueMemberN)
 	if !ok {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	ms, err := strconv.ParseInt(nv.Value, 10, 64)
 	if err != nil {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
-	return time.UnixMilli(ms), true
+	if ms < 0 {
+		return time.UnixMilli(-ms), false, true
+	}
+	return time.UnixMilli(ms), true, true
 }
 
-func millis(t time.Time) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
+// EntryValue is a task's entry: when it lapses, negative if it was idle.
+func EntryValue(exp time.Time, busy bool) types.AttributeValue {
+	ms := exp.UnixMilli()
+	if !busy {
+		ms = -ms
+	}
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(ms, 10)}
 }

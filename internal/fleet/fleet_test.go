@@ -44,9 +44,18 @@ func TestSlotOf(t *testing.T) {
 		{"a", fleet.Slot{Tasks: 2, Index: 0}}, // its own entry counts once
 		{"0", fleet.Slot{Tasks: 3, Index: 0}},
 	} {
-		if got := fleet.SlotOf(item, tc.me, now); got != tc.want {
+		if got := fleet.SlotOf(item, tc.me, now, false); got != tc.want {
 			t.Errorf("SlotOf(me=%s) = %+v, want %+v", tc.me, got, tc.want)
 		}
+	}
+	// Busy-only: t_a is idle (negative), t_b busy.
+	item["t_a"] = fleet.EntryValue(time.UnixMilli(10_000), false)
+	item["t_b"] = fleet.EntryValue(time.UnixMilli(10_500), true)
+	if got := fleet.SlotOf(item, "c", now, true); got != (fleet.Slot{Tasks: 2, Index: 1}) {
+		t.Errorf("SlotOf(busy only) = %+v, want 2 tasks (b, c), c at 1", got)
+	}
+	if got := fleet.SlotOf(item, "c", now, false); got != (fleet.Slot{Tasks: 3, Index: 2}) {
+		t.Errorf("SlotOf(all) with an idle entry = %+v, want 3 tasks", got)
 	}
 	if got := fleet.Live(nil, "me", now); got != 1 {
 		t.Errorf("Live(empty) = %d, want 1 (this task)", got)
@@ -247,20 +256,7 @@ func TestCutFor(t *testing.T) {
 // On moto: a throttle counted by one task reaches the others through the
 // item, and they cut once; the task throttled itself does not cut again.
 func TestFleetThrottleSignalOnMoto(t *testing.T) {
-	m := testenv.StartMoto(t)
-	table := fmt.Sprintf("fleet-sig-%d", time.Now().UnixNano())
-	if err := m.CreateLedgerTable(context.Background(), table); err != nil {
-		t.Fatal(err)
-	}
-	caps := []*capRecorder{{}, {}}
-	var fs []*fleet.Fleet
-	for i, c := range caps {
-		f, err := fleet.New(m.DynamoDB(), c, fleet.Config{Table: table, Group: "g", Task: fmt.Sprint("t", i), Quota: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs = append(fs, f)
-	}
+	fs, caps := twoTasksOnMoto(t)
 	ctx := context.Background()
 	fs[0].Beat(ctx)
 	fs[1].Beat(ctx)
@@ -282,4 +278,50 @@ func getFleetItem(t *testing.T, db *dynamodb.Client, table string) map[string]ty
 		t.Fatal(err)
 	}
 	return out.Item
+}
+
+type nopLimiter struct{}
+
+func (nopLimiter) Wait(ctx context.Context) error { return ctx.Err() }
+func (nopLimiter) Throttled()                     {}
+func (nopLimiter) Succeeded()                     {}
+
+// A task busy at two beats in a row shares with the busy tasks only; an
+// idle one (no call since its last beat) counts every task alive.
+func TestBusyTasksShareWithTheBusyOnMoto(t *testing.T) {
+	fs, caps := twoTasksOnMoto(t)
+	ctx := context.Background()
+	fs[0].Join(ctx) // joining counts as busy, shares with all
+	fs[1].Join(ctx)
+	busy := &fleet.Paced{Limiter: nopLimiter{}, Fleet: fs[0]}
+	for range 2 {
+		if err := busy.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fs[0].Beat(ctx)
+		fs[1].Beat(ctx)
+	}
+	if caps[0].last() != 10 || caps[1].last() != 5 {
+		t.Errorf("busy task's cap %v (want 10: the other is idle), idle task's %v (want 5)", caps[0].last(), caps[1].last())
+	}
+}
+
+// twoTasksOnMoto is two tasks of one fleet (quota 10/s) on a fresh table.
+func twoTasksOnMoto(t *testing.T) ([]*fleet.Fleet, []*capRecorder) {
+	t.Helper()
+	m := testenv.StartMoto(t)
+	table := fmt.Sprintf("fleet-two-%d", time.Now().UnixNano())
+	if err := m.CreateLedgerTable(context.Background(), table); err != nil {
+		t.Fatal(err)
+	}
+	caps := []*capRecorder{{}, {}}
+	var fs []*fleet.Fleet
+	for i, c := range caps {
+		f, err := fleet.New(m.DynamoDB(), c, fleet.Config{Table: table, Group: "g", Task: fmt.Sprint("t", i), Quota: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	return fs, caps
 }

@@ -18,15 +18,20 @@ import (
 // are spaced 1/quota apart on the wall clock (tasks' clocks agree to well
 // under a millisecond with NTP), and task i of n takes every n-th slot.
 
-// Slot is this task's place: n tasks alive, this one at index (0-based, by
-// task id).
+// Slot is this task's place: n tasks share the quota, this one at index
+// (0-based, by task id).
 type Slot struct{ Tasks, Index int }
 
-// SlotOf is the place of task me among the tasks of item alive at now.
-func SlotOf(item map[string]types.AttributeValue, me string, now time.Time) Slot {
+// SlotOf is the place of task me among the tasks of item alive at now; with
+// busyOnly, among those that called Cognito in their last interval. A busy
+// task shares with the busy ones only (a task whose queue ran dry gives its
+// share to those still draining); an idle one counts every task alive, so
+// that when work comes it starts at no more than an even share, until its
+// next heartbeat counts it busy.
+func SlotOf(item map[string]types.AttributeValue, me string, now time.Time, busyOnly bool) Slot {
 	ids := []string{me}
 	for name, v := range item {
-		if exp, ok := entryExpiry(name, v); ok && name != taskPrefix+me && !exp.Before(now) {
+		if exp, busy, ok := entryOf(name, v); ok && name != taskPrefix+me && !exp.Before(now) && (busy || !busyOnly) {
 			ids = append(ids, strings.TrimPrefix(name, taskPrefix))
 		}
 	}
@@ -77,6 +82,9 @@ func (p *Paced) Throttled() {
 // Wait waits for the limiter, then for a slot no other call of this task
 // has taken.
 func (p *Paced) Wait(ctx context.Context) error {
+	p.Fleet.calls.Add(1)
+	p.Fleet.waiting.Add(1)
+	defer p.Fleet.waiting.Add(-1)
 	if err := p.Limiter.Wait(ctx); err != nil {
 		return err
 	}
