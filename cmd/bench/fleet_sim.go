@@ -105,7 +105,7 @@ type simTask struct {
 	pending              bool // an evIssue is scheduled
 	slot                 fleet.Slot
 	issued, issuedAtBeat int // waits (fleet.Paced counts them) and at the last beat
-	wasBusy              bool
+	activity             fleet.Activity
 	thr                  uint64           // throttled calls (fleet.Paced counts them)
 	seen                 *fleet.Throttles // at the last beat
 	lastAt               time.Time        // the last slot taken
@@ -171,9 +171,8 @@ func (s *sim) beat(i int, joining bool) {
 	if !t.alive {
 		return
 	}
-	busy := t.issued != t.issuedAtBeat || t.pending || joining // fleet.Paced: a wait in progress is busy too
-	busyOnly := busy && t.wasBusy && !joining
-	t.issuedAtBeat, t.wasBusy = t.issued, busy
+	busy, busyOnly := t.activity.Next(t.issued != t.issuedAtBeat || t.pending, joining) // fleet.Paced: a wait in progress is busy too
+	t.issuedAtBeat = t.issued
 	s.item["t_"+t.id] = fleet.EntryValue(s.clock().Add(s.spec.ttl), busy)
 	s.item["x_"+t.id] = &types.AttributeValueMemberN{Value: strconv.FormatUint(t.thr, 10)}
 	t.slot = fleet.SlotOf(s.item, t.id, s.clock(), busyOnly)

@@ -113,7 +113,7 @@ type Fleet struct {
 	last        map[string]types.AttributeValue // the item at the last heartbeat
 	seen        *Throttles                      // the counts at the last heartbeat
 	callsAtBeat uint64
-	wasBusy     bool // at the last beat
+	activity    Activity
 }
 
 // New returns a task's membership; it caps c at the task's share.
@@ -175,11 +175,7 @@ func (f *Fleet) Run(ctx context.Context) {
 // entries long expired removed, and the live ones counted.
 func (f *Fleet) Beat(ctx context.Context) { f.beat(ctx, false) }
 
-// beat is a heartbeat. The entry says busy when the task called (or waits
-// to call) since its last beat, or is joining. A task shares with the busy
-// ones only once it was busy at two beats in a row: every task that became
-// busy with it has said so by then, so that work arriving at many idle tasks
-// at once does not find each one counting few others.
+// beat is a heartbeat (see Activity).
 func (f *Fleet) beat(ctx context.Context, joining bool) {
 	now := f.cfg.Now()
 	rctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
@@ -189,9 +185,8 @@ func (f *Fleet) beat(ctx context.Context, joining bool) {
 	own := f.throttles.Load()
 	f.mu.Lock()
 	calls := f.calls.Load()
-	busy := calls != f.callsAtBeat || f.waiting.Load() > 0 || joining
-	busyOnly := busy && f.wasBusy && !joining
-	f.callsAtBeat, f.wasBusy = calls, busy
+	busy, busyOnly := f.activity.Next(calls != f.callsAtBeat || f.waiting.Load() > 0, joining)
+	f.callsAtBeat = calls
 	f.mu.Unlock()
 	var stale []string
 	for i, name := range f.staleNames(now) {
@@ -276,6 +271,36 @@ func (f *Fleet) staleNames(now time.Time) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// IdleAfter is how many heartbeats in a row without a call (or a wait for
+// one) make a task idle: a moment without work (a slow receive) is not.
+const IdleAfter = 3
+
+// Activity is a task's busy or idle state from heartbeat to heartbeat.
+type Activity struct {
+	quiet   int  // beats in a row without a call
+	wasBusy bool // at the last beat
+}
+
+// Next takes whether the task called or waited to call since its last beat,
+// and whether this is its joining beat. It returns whether its entry says
+// busy (it did within IdleAfter beats, or is joining) and whether it shares
+// with the busy tasks only: once busy at two beats in a row, when every
+// task that got work with it has said so (work arriving at many idle tasks
+// at once must not find each counting few others). An idle task counts
+// every task alive, so that when work comes it starts at no more than an
+// even share.
+func (a *Activity) Next(active, joining bool) (busy, busyOnly bool) {
+	if active || joining {
+		a.quiet = 0
+	} else {
+		a.quiet++
+	}
+	busy = a.quiet < IdleAfter
+	busyOnly = busy && a.wasBusy && !joining
+	a.wasBusy = busy
+	return busy, busyOnly
 }
 
 // Throttled counts a throttled call of this task, for its heartbeats.

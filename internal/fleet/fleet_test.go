@@ -294,13 +294,17 @@ func TestBusyTasksShareWithTheBusyOnMoto(t *testing.T) {
 	fs[0].Join(ctx) // joining counts as busy, shares with all
 	fs[1].Join(ctx)
 	busy := &fleet.Paced{Limiter: nopLimiter{}, Fleet: fs[0]}
-	for range 2 {
+	for range fleet.IdleAfter {
 		if err := busy.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
 		fs[0].Beat(ctx)
-		fs[1].Beat(ctx)
+		fs[1].Beat(ctx) // quiet: idle at the IdleAfter-th
 	}
+	if err := busy.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs[0].Beat(ctx)
 	if caps[0].last() != 10 || caps[1].last() != 5 {
 		t.Errorf("busy task's cap %v (want 10: the other is idle), idle task's %v (want 5)", caps[0].last(), caps[1].last())
 	}
@@ -324,4 +328,25 @@ func twoTasksOnMoto(t *testing.T) ([]*fleet.Fleet, []*capRecorder) {
 		fs = append(fs, f)
 	}
 	return fs, caps
+}
+
+func TestActivity(t *testing.T) {
+	type step struct {
+		active, joining, busy, busyOnly bool
+	}
+	var a fleet.Activity
+	for i, s := range []step{
+		{joining: true, busy: true},                // joining: busy, shares with all
+		{active: true, busy: true, busyOnly: true}, // busy twice: with the busy only
+		{busy: true, busyOnly: true},               // a quiet beat is not idle yet
+		{busy: true, busyOnly: true},
+		{},                         // IdleAfter quiet beats: idle
+		{active: true, busy: true}, // busy again: shares with all first
+		{active: true, busy: true, busyOnly: true},
+	} {
+		busy, busyOnly := a.Next(s.active, s.joining)
+		if busy != s.busy || busyOnly != s.busyOnly {
+			t.Errorf("step %d: Next(%v, %v) = %v, %v; want %v, %v", i, s.active, s.joining, busy, busyOnly, s.busy, s.busyOnly)
+		}
+	}
 }
