@@ -7,10 +7,12 @@
 // task told of throttles elsewhere in the fleet, none of its own, cuts its
 // rate as if throttled, so a fleet adapts to another caller of the quota as
 // fast as one process would (with 50 tasks at 1 call a second each, a task
-// alone hears of a throttle far too rarely). A task joining waits one heartbeat before it starts, so the others
-// have made room; a task leaving removes its entry, one that died is
-// dropped once its entry is TTL old, and the others scale their rate up at
-// their next heartbeat.
+// alone hears of a throttle far too rarely). A task joining waits one
+// heartbeat before it starts, so the others have made room; a task leaving
+// removes its entry, one that died is dropped once its entry is TTL old, one
+// without work says it is idle (Activity), and the others scale their rate
+// up at their next heartbeat. Paced spaces the fleet's calls in slots, so
+// that a bucket holding only 100 ms of calls is not overrun by bunches.
 package fleet
 
 import (
@@ -265,7 +267,7 @@ func (f *Fleet) staleNames(now time.Time) []string {
 	defer f.mu.Unlock()
 	var out []string
 	for name, v := range f.last {
-		if exp, _, ok := entryOf(name, v); ok && now.Sub(exp) > 10*f.cfg.TTL {
+		if exp, _, ok := entryOf(name, v); ok && name != taskPrefix+f.cfg.Task && now.Sub(exp) > 10*f.cfg.TTL {
 			out = append(out, name, throttlePrefix+strings.TrimPrefix(name, taskPrefix))
 		}
 	}

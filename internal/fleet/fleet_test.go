@@ -165,12 +165,7 @@ func TestBeatTableDown(t *testing.T) {
 // leaves and the others take its share at their next beat; one that dies
 // is dropped once its entry is TTL old.
 func TestFleetOnMoto(t *testing.T) {
-	m := testenv.StartMoto(t)
-	table := fmt.Sprintf("fleet-%d", time.Now().UnixNano())
-	if err := m.CreateLedgerTable(context.Background(), table); err != nil {
-		t.Fatal(err)
-	}
-	db := m.DynamoDB()
+	db, table := fleetTable(t)
 	var mu sync.Mutex
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -313,15 +308,11 @@ func TestBusyTasksShareWithTheBusyOnMoto(t *testing.T) {
 // twoTasksOnMoto is two tasks of one fleet (quota 10/s) on a fresh table.
 func twoTasksOnMoto(t *testing.T) ([]*fleet.Fleet, []*capRecorder) {
 	t.Helper()
-	m := testenv.StartMoto(t)
-	table := fmt.Sprintf("fleet-two-%d", time.Now().UnixNano())
-	if err := m.CreateLedgerTable(context.Background(), table); err != nil {
-		t.Fatal(err)
-	}
+	db, table := fleetTable(t)
 	caps := []*capRecorder{{}, {}}
 	var fs []*fleet.Fleet
 	for i, c := range caps {
-		f, err := fleet.New(m.DynamoDB(), c, fleet.Config{Table: table, Group: "g", Task: fmt.Sprint("t", i), Quota: 10})
+		f, err := fleet.New(db, c, fleet.Config{Table: table, Group: "g", Task: fmt.Sprint("t", i), Quota: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,4 +340,46 @@ func TestActivity(t *testing.T) {
 			t.Errorf("step %d: Next(%v, %v) = %v, %v; want %v, %v", i, s.active, s.joining, busy, busyOnly, s.busy, s.busyOnly)
 		}
 	}
+}
+
+// A task whose heartbeats failed for long (here: none for a minute) does not
+// remove its own entry as stale: a REMOVE and a SET of one attribute would
+// fail that heartbeat and every later one.
+func TestBeatAfterALongGapOnMoto(t *testing.T) {
+	db, table := fleetTable(t)
+	now := time.Unix(1_800_000_000, 0)
+	obs := &requests{}
+	f, err := fleet.New(db, &capRecorder{}, fleet.Config{Table: table, Group: "g", Task: "t0", Quota: 10,
+		Now: func() time.Time { return now }, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Beat(context.Background())
+	now = now.Add(time.Minute)
+	f.Beat(context.Background())
+	f.Beat(context.Background())
+	if obs.ok != 3 || obs.failed != 0 {
+		t.Errorf("heartbeats ok %d, failed %d; want 3 and 0", obs.ok, obs.failed)
+	}
+}
+
+type requests struct{ ok, failed int }
+
+func (r *requests) Request(_, result string) {
+	if result == "ok" {
+		r.ok++
+	} else {
+		r.failed++
+	}
+}
+
+// fleetTable is a fresh table on the test binary's moto_server.
+func fleetTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	m := testenv.StartMoto(t)
+	table := fmt.Sprintf("fleet-%d", time.Now().UnixNano())
+	if err := m.CreateLedgerTable(context.Background(), table); err != nil {
+		t.Fatal(err)
+	}
+	return m.DynamoDB(), table
 }
