@@ -52,12 +52,16 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "naive" {
 		os.Exit(naiveMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "fleet-sim" {
+		printFleetSim(os.Stdout)
+		return
+	}
 	var o options
 	flag.IntVar(&o.n, "n", 600, "jobs per drain row")
 	flag.Float64Var(&o.q, "q", 20, "the stand-in's quota Q, calls per second")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "the stand-in's latency L")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "WORKER_CONCURRENCY (and the naive loop's concurrency)")
-	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f,l", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (Cognito outage mid-drain), l (people beside a backlog: one queue, then a bulk lane)")
+	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f,g,h,l", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (Cognito outage mid-drain), g (fleet simulation), h (a fleet on a COOLDOWN_TABLE), l (people beside a backlog: one queue, then a bulk lane)")
 	flag.DurationVar(&o.outage, "outage", 20*time.Second, "how long Cognito is down in row f")
 	flag.DurationVar(&o.lanesGap, "lanes-gap", 500*time.Millisecond, "spacing of the people's jobs in row l (-idle-jobs of them)")
 	flag.IntVar(&o.idleJobs, "idle-jobs", 20, "single jobs sent to the idle worker for the enqueue-to-call latency (rows a, d)")
@@ -112,6 +116,7 @@ type bench struct {
 	sqs   *sqs.Client
 	self  string
 	extra map[string]string
+	burst int // the stand-in's bucket; 0: its default (100 ms of the quota)
 }
 
 func run(o options) error {
@@ -182,6 +187,14 @@ func run(o options) error {
 				return fmt.Errorf("row l: %w", err)
 			}
 			continue
+		case "h": // fleet.go
+			if err := b.fleetRows(ctx, os.Stdout); err != nil {
+				return fmt.Errorf("row h: %w", err)
+			}
+			continue
+		case "g": // fleet_sim.go
+			printFleetSim(os.Stdout)
+			continue
 		case "":
 			continue
 		default:
@@ -220,7 +233,7 @@ func (b *bench) newBackends(ctx context.Context, quota float64, usernames []stri
 	if be.dlqURL, err = b.moto.CreateQueue(ctx, name+"-dlq"); err != nil {
 		return nil, err
 	}
-	if be.cog, err = devenv.StartCognito(cognitoemu.Options{Quota: quota, Latency: b.o.latency, ResendLimitPerHour: -1}); err != nil {
+	if be.cog, err = devenv.StartCognito(cognitoemu.Options{Quota: quota, Burst: b.burst, Latency: b.o.latency, ResendLimitPerHour: -1}); err != nil {
 		return nil, err
 	}
 	pool := cognitoemu.SeedPool{ID: "us-east-1_Bench", Name: "bench",
@@ -339,11 +352,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	}
 
 	var procs []*proc
-	defer func() {
-		for _, p := range procs {
-			p.Kill()
-		}
-	}()
+	defer func() { killAll(procs) }()
 	start := time.Now()
 	for i := range workers {
 		port, err := devenv.FreePort()

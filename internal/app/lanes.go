@@ -29,7 +29,7 @@ type lane struct {
 // pool of WORKER_CONCURRENCY slots (consumer.Lanes: an interactive reserve)
 // and the limiter (ratelimit.Priority: interactive calls go first).
 // Readiness follows the interactive lane: a person's job is what must flow.
-func lanesFor(cfg config.Config, lim *ratelimit.Limiter, health *admin.Health) ([]lane, error) {
+func lanesFor(cfg config.Config, lim processor.Limiter, health *admin.Health) ([]lane, error) {
 	interactive := ratelimit.Interactive.String()
 	if cfg.BulkQueueURL == "" {
 		return []lane{{name: interactive, queueURL: cfg.QueueURL, limiter: lim, health: health}}, nil

@@ -22,7 +22,6 @@ import (
 	"github.com/resend-worker/resend-worker/internal/breaker"
 	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/consumer"
-	"github.com/resend-worker/resend-worker/internal/cooldown"
 	"github.com/resend-worker/resend-worker/internal/dlq"
 	"github.com/resend-worker/resend-worker/internal/logging"
 	"github.com/resend-worker/resend-worker/internal/metrics"
@@ -96,6 +95,7 @@ type Worker struct {
 	log       *zap.Logger
 	cfg       config.Config
 	started   []zap.Field // the queues and endpoints, for "worker starting"
+	shared    sharedState
 }
 
 // NewWorker builds the clients from awsCfg, checks that the queues exist
@@ -124,18 +124,22 @@ func NewWorker(ctx context.Context, cfg config.Config, awsCfg aws.Config, reg pr
 	lim := ratelimit.New(limCfg)
 	brk := breaker.New(breaker.Config{OnChange: outageSignals(log, health, m)})
 	held := &atomic.Int64{} // jobs the consumers hold, both lanes
-	lanes, err := lanesFor(cfg, lim, health)
+	shared, err := newShared(cfg, awsCfg, reg, log, lim)
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, Queues: queues, log: log, cfg: cfg, started: started}
+	lanes, err := lanesFor(cfg, shared.limiter(lim), health)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, Queues: queues, log: log, cfg: cfg, started: started, shared: shared}
 	deps := processor.Deps{
 		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
 		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
 		Breaker:  brk,
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
-		Cooldown: cooldown.New(cfg.UserCooldown, nil),
-		Hasher:   redact.NewHasher(nil),
+		Ledger:   shared.ledger,
+		Hasher:   redact.NewHasher([]byte(cfg.LogUserHashKey)),
 	}
 	for _, l := range lanes {
 		laneLog := log.With(zap.String("lane", l.name))
@@ -253,6 +257,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			watcher <- time.Time{}
 		}
 	}()
+	leave := w.shared.join(ctx)
 	errs := make(chan error, len(w.consumers))
 	for _, c := range w.consumers {
 		go func() { errs <- c.Run(consumerCtx) }()
@@ -261,6 +266,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for range w.consumers {
 		err = errors.Join(err, <-errs)
 	}
+	leave() // after the last call: the others take this task's share
 	close(ended)
 	fields := []zap.Field{zap.Error(err)}
 	if t := <-watcher; !t.IsZero() {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ type Config struct {
 	MaxReceives          int           // MAX_RECEIVES, default 5
 	UserCooldown         time.Duration // USER_COOLDOWN, default 60s, 0 disables
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, default 20s
+
+	CooldownTable  string // COOLDOWN_TABLE, empty: claims and the cooldown are this process's
+	LogUserHashKey string // LOG_USER_HASH_KEY, empty: a random key per process
 
 	AdminAddr string // ADMIN_ADDR, default ":9090", empty disables
 	LogLevel  string // LOG_LEVEL, default info
@@ -222,6 +226,8 @@ func settings() []setting {
 		{"REQUEUE_DELAY", "requeue-delay", "DURATION", "visibility delay when a job goes back to the queue; doubles each receive, capped at " + FormatDuration(MaxRequeueDelay), forRun, dur(func(c *Config) *time.Duration { return &c.RequeueDelay })},
 		{"MAX_RECEIVES", "max-receives", "N", "a job still failing transiently on this receive is dead-lettered (exhausted)", forRun, integer(func(c *Config) *int { return &c.MaxReceives })},
 		{"USER_COOLDOWN", "user-cooldown", "DURATION", "a second job for a user sent a code within this window completes without a call; 0 disables", forRun, dur(func(c *Config) *time.Duration { return &c.UserCooldown })},
+		{"COOLDOWN_TABLE", "cooldown-table", "TABLE", "DynamoDB table shared by the fleet: claims and sent-marks per user, and the fleet's share of COGNITO_MAX_RPS; empty: this process's", forRun, str(func(c *Config) *string { return &c.CooldownTable })},
+		{"LOG_USER_HASH_KEY", "", "", "key of the user hash in logs; set one fleet-wide to correlate a user's jobs (no flag: it would show in ps); empty: random per process", forRun | forDLQ, str(func(c *Config) *string { return &c.LogUserHashKey })},
 		{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "DURATION", "after SIGTERM: finish or release in-flight jobs within this", forRun, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{"ADMIN_ADDR", "admin-addr", "ADDR", "address of /metrics, /healthz, /readyz; empty disables", forRun | forHealthcheck, str(func(c *Config) *string { return &c.AdminAddr })},
 		{"LOG_LEVEL", "log-level", "LEVEL", "debug, info, warn or error", forRun, lower(func(c *Config) *string { return &c.LogLevel })},
@@ -500,6 +506,8 @@ func (c Config) Validate(req Requirement) error {
 		return &Error{"USER_COOLDOWN", "must not be negative"}
 	case c.ShutdownTimeout <= 0:
 		return &Error{"SHUTDOWN_TIMEOUT", "must be positive"}
+	case c.CooldownTable != "" && !tableName.MatchString(c.CooldownTable):
+		return &Error{"COOLDOWN_TABLE", fmt.Sprintf("%q is not a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .)", c.CooldownTable)}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -513,6 +521,8 @@ func (c Config) Validate(req Requirement) error {
 	}
 	return nil
 }
+
+var tableName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
 // checkQueueURL checks that v looks like a standard SQS queue URL.
 func checkQueueURL(name, v string) error {

@@ -27,6 +27,7 @@ import (
 	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/dlq"
+	"github.com/resend-worker/resend-worker/internal/ledger"
 	"github.com/resend-worker/resend-worker/internal/outcome"
 	"github.com/resend-worker/resend-worker/internal/ratelimit"
 	"github.com/resend-worker/resend-worker/internal/redact"
@@ -62,10 +63,12 @@ type Breaker interface {
 	Suspect() bool // down, or suspected down by the recent calls
 }
 
-// Cooldown remembers users just sent a code (cooldown.Set).
-type Cooldown interface {
-	Recent(key string) bool
-	Mark(key string)
+// Ledger holds one claim per user at a time and remembers users just sent
+// a code (ledger.Memory, ledger.Layered).
+type Ledger interface {
+	Claim(ctx context.Context, key ledger.Key) (ledger.Claim, error)
+	Sent(ctx context.Context, c ledger.Claim)
+	Release(ctx context.Context, c ledger.Claim)
 }
 
 // Observer counts what happens (metrics); nil methods are not allowed, use
@@ -110,6 +113,10 @@ const ErrorCodeInvalidJob = "InvalidJob"
 // visibility timeout at a time, so the job lets go 5 minutes before.
 const MaxHold = 12*time.Hour - 5*time.Minute
 
+// ErrorCodeClaimBusy is the error_code of a job requeued because a job of
+// another worker held its user's claim.
+const ErrorCodeClaimBusy = "ClaimBusy"
+
 // Config is the processor's share of the contract's settings.
 type Config struct {
 	ClientID     string        // cooldown key scope
@@ -128,7 +135,7 @@ type Processor struct {
 	limiter  Limiter
 	breaker  Breaker
 	retrier  *retry.Retrier
-	cooldown Cooldown
+	cooldown Ledger // claims and sent-marks
 	hasher   *redact.Hasher
 	obs      Observer
 	log      *zap.Logger
@@ -142,7 +149,7 @@ type Deps struct {
 	Limiter  Limiter
 	Breaker  Breaker // default: never down
 	Retrier  *retry.Retrier
-	Cooldown Cooldown
+	Ledger   Ledger
 	Hasher   *redact.Hasher
 	Observer Observer
 	Logger   *zap.Logger
@@ -171,7 +178,7 @@ func New(cfg Config, d Deps) *Processor {
 		d.Now = time.Now
 	}
 	p := &Processor{cfg: cfg, sender: d.Sender, dlq: d.DLQ, limiter: d.Limiter, breaker: d.Breaker, retrier: d.Retrier,
-		cooldown: d.Cooldown, hasher: d.Hasher, obs: d.Observer, log: d.Logger, now: d.Now}
+		cooldown: d.Ledger, hasher: d.Hasher, obs: d.Observer, log: d.Logger, now: d.Now}
 	if d.Retrier.Classify == nil {
 		d.Retrier.Classify = p.classify
 	}
@@ -240,9 +247,20 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 		return p.handleFailure(ctx, m, result{}, dlq.KindInvalid, ErrorCodeInvalidJob, err.Error())
 	}
 	r := result{user: p.hasher.User(j.Username)}
-	key := p.cfg.ClientID + "\x00" + j.Username
-	if p.cooldown.Recent(key) {
+	// A claim may wait for another job's outcome: that wait ends at the stop.
+	cctx, cancelClaim := p.waitContext(ctx, m)
+	claim, err := p.cooldown.Claim(cctx, ledger.UserKey(p.cfg.ClientID, j.Username))
+	cancelClaim()
+	switch {
+	case err != nil: // shutting down while waiting for another job's outcome
+		r.outcome, r.action, r.errorCode = Requeued, consumer.Retry{}, codeOf(err)
+		return r
+	case claim.Status == ledger.AlreadySent:
 		r.outcome, r.action = Deduplicated, consumer.Delete{}
+		return r
+	case claim.Status == ledger.Busy: // another worker's job has the user: see its outcome later
+		r.outcome, r.errorCode = Requeued, ErrorCodeClaimBusy
+		r.action = consumer.Retry{After: retry.RequeueDelay(p.cfg.RequeueDelay, m.ReceiveCount)}
 		return r
 	}
 	outcome, attempts, released, err := p.perform(ctx, m, j, &r.calledAt)
@@ -250,9 +268,12 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 	if err != nil && !errors.Is(err, resend.ErrPermanent) {
 		r.calledAt = time.Time{} // the last call resolved nothing
 	}
+	if err != nil || outcome != resend.Resent {
+		p.cooldown.Release(ctx, claim)
+	}
 	switch {
 	case err == nil:
-		return p.handleSucceeded(key, outcome, r)
+		return p.handleSucceeded(ctx, claim, outcome, r)
 	case errors.Is(err, resend.ErrPermanent):
 		// Even during the stop: the answer is final (the DLQ write runs
 		// under the job's context, which lives until the shutdown timeout).
@@ -457,13 +478,13 @@ func outageCode(code string) bool {
 	return strings.HasPrefix(code, "HTTP5")
 }
 
-func (p *Processor) handleSucceeded(key string, o resend.Outcome, r result) result {
+func (p *Processor) handleSucceeded(ctx context.Context, claim ledger.Claim, o resend.Outcome, r result) result {
 	r.action = consumer.Delete{}
 	if o == resend.AlreadyConfirmed {
 		r.outcome = AlreadyConfirmed
 		return r
 	}
-	p.cooldown.Mark(key)
+	p.cooldown.Sent(ctx, claim)
 	r.outcome = Resent
 	return r
 }

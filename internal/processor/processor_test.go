@@ -19,9 +19,9 @@ import (
 
 	"github.com/resend-worker/resend-worker/internal/breaker"
 	"github.com/resend-worker/resend-worker/internal/consumer"
-	"github.com/resend-worker/resend-worker/internal/cooldown"
 	"github.com/resend-worker/resend-worker/internal/dlq"
 	"github.com/resend-worker/resend-worker/internal/ratelimit"
+	"github.com/resend-worker/resend-worker/internal/ledger"
 	"github.com/resend-worker/resend-worker/internal/redact"
 	"github.com/resend-worker/resend-worker/internal/resend"
 	"github.com/resend-worker/resend-worker/internal/retry"
@@ -143,10 +143,10 @@ func newRig(script ...func() (resend.Outcome, error)) *rig {
 			NewTimer: func() backoff.Timer { return &instantTimer{clock: clock} },
 			Jitter:   func() float64 { return 0.5 },
 		},
-		Cooldown: cooldown.New(time.Minute, clock.Now),
-		Hasher:   redact.NewHasher([]byte("k")),
-		Logger:   zap.New(core),
-		Now:      clock.Now,
+		Ledger: ledger.NewMemory(time.Minute, clock.Now),
+		Hasher: redact.NewHasher([]byte("k")),
+		Logger: zap.New(core),
+		Now:    clock.Now,
 	})
 	return r
 }
