@@ -66,10 +66,15 @@ func run(w io.Writer, pendingFile string) error {
 // exported wires a worker as runCommand does (nothing is called: the SDK
 // clients connect lazily) and lists the registry.
 func exported() ([]metrics.Family, error) {
+	// Every optional part on (the bulk lane, the shared ledger table), so
+	// every family is registered; settings this branch does not know are
+	// ignored.
 	env := map[string]string{
-		"RESEND_QUEUE_URL":  "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames",
-		"RESEND_DLQ_URL":    "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames-dlq",
-		"COGNITO_CLIENT_ID": "metricnames",
+		"RESEND_QUEUE_URL":      "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames",
+		"RESEND_DLQ_URL":        "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames-dlq",
+		"RESEND_BULK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames-bulk",
+		"COGNITO_CLIENT_ID":     "metricnames",
+		"COOLDOWN_TABLE":        "metricnames-ledger",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := config.Load(flag.NewFlagSet("metricnames", flag.ContinueOnError), nil, lookup, config.NeedAll)

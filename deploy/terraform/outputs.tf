@@ -80,5 +80,5 @@ output "producer_policy_json" {
 
 output "alarm_arns" {
   description = "ARNs of the alarms (empty without create_alarms)."
-  value       = concat(aws_cloudwatch_metric_alarm.dlq_not_empty[*].arn, aws_cloudwatch_metric_alarm.oldest_job_age[*].arn)
+  value       = concat(aws_cloudwatch_metric_alarm.dlq_not_empty[*].arn, aws_cloudwatch_metric_alarm.oldest_job_age[*].arn, aws_cloudwatch_metric_alarm.throttled_share[*].arn, aws_cloudwatch_metric_alarm.cognito_outage[*].arn)
 }
