@@ -50,7 +50,7 @@ locals {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = "/ecs/${var.name}"
+        awslogs-group         = one(aws_cloudwatch_log_group.worker[*].name)
         awslogs-region        = local.region
         awslogs-stream-prefix = local.collector_container_name
         mode                  = "non-blocking"
