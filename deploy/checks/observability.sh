@@ -26,10 +26,13 @@ check_metric_refs() {
     -collector "$ROOT/deploy/terraform/observability-collector.yaml.tftpl" \
     -grafana "$ROOT/deploy/grafana/dashboards/resend-worker.json" \
     -rules "$ROOT/deploy/prometheus/alerts.yml" \
-    -require "$DASHBOARD_FAMILIES" -grafana-rules-out "$WORK/grafana-rules.yml")
-  # Prometheus's own parser on the dashboard's expressions.
+    -require "$DASHBOARD_FAMILIES" -grafana-rules-out "$WORK/grafana-rules.yml" \
+    -collector-prometheus-out "$WORK/collector-prometheus.yml")
+  # Prometheus's own parser on the dashboard's expressions and on the
+  # collector's scrape configuration.
   command -v promtool >/dev/null || die "promtool is not installed: apt-get install prometheus (Debian) ships it"
   promtool check rules "$WORK/grafana-rules.yml"
+  promtool check config "$WORK/collector-prometheus.yml"
 }
 
 check_promtool() {

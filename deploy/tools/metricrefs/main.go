@@ -246,6 +246,35 @@ func (l list) checkCollector(where string, data []byte) []string {
 	return problems
 }
 
+// collectorPrometheus returns the Prometheus configuration the collector's
+// prometheus receiver embeds, with the template's placeholders filled with
+// sample values, for `promtool check config`.
+func collectorPrometheus(data []byte) ([]byte, error) {
+	sample := map[string]string{"admin_port": "9090", "scrape_interval": "30"}
+	filled := placeholder.ReplaceAllFunc(data, func(m []byte) []byte {
+		if v, ok := sample[string(m[2:len(m)-1])]; ok {
+			return []byte(v)
+		}
+		return []byte("sample")
+	})
+	var doc struct {
+		Receivers struct {
+			Prometheus struct {
+				Config map[string]any `yaml:"config"`
+			} `yaml:"prometheus"`
+		} `yaml:"receivers"`
+	}
+	if err := yaml.Unmarshal(filled, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Receivers.Prometheus.Config == nil {
+		return nil, errors.New("no receivers.prometheus.config")
+	}
+	return yaml.Marshal(doc.Receivers.Prometheus.Config)
+}
+
+var placeholder = regexp.MustCompile(`\$\{[a-z_]+\}`)
+
 // --------------------------------------------------------------- grafana
 
 type grafanaPanel struct {
@@ -371,6 +400,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	collector := fs.String("collector", "", "ADOT collector configuration (template) to check")
 	require := fs.String("require", "", "comma-separated families every Grafana dashboard must show")
 	rulesOut := fs.String("grafana-rules-out", "", "write the Grafana expressions here as a Prometheus rule file")
+	promOut := fs.String("collector-prometheus-out", "", "write the collector's embedded Prometheus configuration here (for promtool check config)")
 	var grafana, rules multi
 	fs.Var(&grafana, "grafana", "Grafana dashboard JSON to check (repeatable)")
 	fs.Var(&rules, "rules", "Prometheus rule file to check (repeatable)")
@@ -412,6 +442,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *collector != "" {
 		if b := read(*collector); b != nil {
 			problems = append(problems, l.checkCollector(*collector, b)...)
+			if *promOut != "" {
+				out, err := collectorPrometheus(b)
+				if err == nil {
+					err = os.WriteFile(*promOut, out, 0o644)
+				}
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %v", *collector, err))
+				}
+			}
 		}
 	}
 	for _, g := range grafana {

@@ -110,6 +110,25 @@ func TestCheckCollector(t *testing.T) {
 	}
 }
 
+func TestCollectorPrometheus(t *testing.T) {
+	out, err := collectorPrometheus([]byte(goodCollector))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{"scrape_configs:", "localhost:9090", "ServiceName: sample", "regex: resend_.*"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("prometheus config lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "${") || strings.Contains(got, "awsemf") {
+		t.Errorf("placeholders left or more than the receiver's config:\n%s", got)
+	}
+	if _, err := collectorPrometheus([]byte("receivers: {}\n")); err == nil {
+		t.Error("no error without a prometheus receiver config")
+	}
+}
+
 func TestCheckGrafanaAndRules(t *testing.T) {
 	l := testIndex(t)
 	dash := `{"uid": "u", "title": "t", "panels": [
