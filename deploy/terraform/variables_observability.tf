@@ -14,11 +14,11 @@ variable "metrics" {
 variable "metrics_collector_image" {
   description = "Image of the AWS Distro for OpenTelemetry collector sidecar (metrics = \"cloudwatch\"). Pinned to a release tag or a digest; upgrade it deliberately."
   type        = string
-  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1"
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
 
   validation {
     condition     = can(regex("(:v?[0-9][A-Za-z0-9._-]*|@sha256:[0-9a-f]{64})$", var.metrics_collector_image)) && !endswith(var.metrics_collector_image, ":latest")
-    error_message = "metrics_collector_image must be pinned: a version tag (…:v0.45.1) or a digest (…@sha256:…), not :latest."
+    error_message = "metrics_collector_image must be pinned: a version tag (…:v0.49.0) or a digest (…@sha256:…), not :latest."
   }
 }
 

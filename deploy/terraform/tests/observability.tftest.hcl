@@ -84,7 +84,7 @@ run "cloudwatch" {
   assert {
     condition = (
       jsondecode(aws_ecs_task_definition.worker[0].container_definitions)[1].name == "otel-collector" &&
-      jsondecode(aws_ecs_task_definition.worker[0].container_definitions)[1].image == "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1" &&
+      jsondecode(aws_ecs_task_definition.worker[0].container_definitions)[1].image == "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0" &&
       !jsondecode(aws_ecs_task_definition.worker[0].container_definitions)[1].essential &&
       jsondecode(aws_ecs_task_definition.worker[0].container_definitions)[1].readonlyRootFilesystem
     )
@@ -117,9 +117,10 @@ run "cloudwatch" {
       yamldecode(local.collector_config).exporters.awsemf.log_group_name == aws_cloudwatch_log_group.metrics[0].name &&
       yamldecode(local.collector_config).exporters.awsemf.region == "eu-west-1" &&
       yamldecode(local.collector_config).exporters.awsemf.dimension_rollup_option == "NoDimensionRollup" &&
-      yamldecode(local.collector_config).service.pipelines == { metrics = { receivers = ["prometheus"], processors = ["batch"], exporters = ["awsemf"] } }
+      yamldecode(local.collector_config).service.pipelines == { metrics = { receivers = ["prometheus"], processors = ["cumulativetodelta", "batch"], exporters = ["awsemf"] } } &&
+      yamldecode(local.collector_config).processors.cumulativetodelta.include == { metric_types = ["histogram"] }
     )
-    error_message = "The collector must send prometheus -> batch -> awsemf to namespace ResendWorker through the module's EMF log group, with only the declared dimension sets."
+    error_message = "The collector must send prometheus -> cumulativetodelta (histograms only: awsemf makes counters deltas itself) -> batch -> awsemf to namespace ResendWorker through the module's EMF log group, with only the declared dimension sets."
   }
   assert {
     condition     = alltrue(flatten([for d in yamldecode(local.collector_config).exporters.awsemf.metric_declarations : [for s in d.metric_name_selectors : length([for n in keys(var.exported) : n if can(regex(s, n))]) == 1]]))
