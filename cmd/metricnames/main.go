@@ -17,11 +17,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"go.uber.org/zap"
-
 	"github.com/resend-worker/resend-worker/internal/app"
-	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/metrics"
 )
 
@@ -40,7 +36,7 @@ func main() {
 }
 
 func run(w io.Writer, pendingFile string) error {
-	fams, err := exported()
+	fams, err := app.MetricFamilies()
 	if err != nil {
 		return err
 	}
@@ -61,30 +57,4 @@ func run(w io.Writer, pendingFile string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(List{Metrics: fams})
-}
-
-// exported wires a worker as runCommand does (nothing is called: the SDK
-// clients connect lazily) and lists the registry.
-func exported() ([]metrics.Family, error) {
-	// Every optional part on (the bulk lane, the shared ledger table), so
-	// every family is registered; settings this branch does not know are
-	// ignored.
-	env := map[string]string{
-		"RESEND_QUEUE_URL":      "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames",
-		"RESEND_DLQ_URL":        "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames-dlq",
-		"RESEND_BULK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/metricnames-bulk",
-		"COGNITO_CLIENT_ID":     "metricnames",
-		"COOLDOWN_TABLE":        "metricnames-ledger",
-	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := config.Load(flag.NewFlagSet("metricnames", flag.ContinueOnError), nil, lookup, config.NeedAll)
-	if err != nil {
-		return nil, err
-	}
-	rec := metrics.NewRecorder()
-	metrics.RegisterRuntime(rec)
-	if _, err := app.NewWorker(cfg, aws.Config{Region: "us-east-1"}, rec, zap.NewNop()); err != nil {
-		return nil, err
-	}
-	return rec.Families()
 }

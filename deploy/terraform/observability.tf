@@ -11,6 +11,8 @@
 # baseline), so the Sum of a counter over a period is the number of events in
 # that period, summed over the tasks. Gauges arrive as they are: Maximum over
 # the tasks for the outage flag, Average/Minimum for the limiter's rate.
+# Histograms are made deltas by the collector's cumulativetodelta processor
+# (awsemf would send them since the task started): read their Average.
 #
 # Every metric and label named in this file and in the collector configuration
 # is checked against the list the code exports (tests/observability.tftest.hcl
