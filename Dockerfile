@@ -13,7 +13,10 @@
 #                     shell at /busybox/sh), used by the compose enqueue-demo service
 #   cognito-emulator  the local Cognito stand-in (never deploy it)
 
-ARG GO_VERSION=1.26
+# Exactly the version go.mod requires (`go 1.26.8`): the image sets
+# GOTOOLCHAIN=local, so an older 1.26.x would refuse to build the module.
+# deploy/tools/dockerfile-check keeps the two equal.
+ARG GO_VERSION=1.26.8
 ARG DISTROLESS=gcr.io/distroless/static-debian12
 
 # ---------------------------------------------------------------- build stages

@@ -9,7 +9,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"regexp"
 	"sort"
@@ -469,108 +468,8 @@ func sqsCalls(m map[string]float64) float64 {
 	return devenv.SumMetrics(m, "resend_sqs_requests_total{")
 }
 
-// TestCognitoDown: every Cognito call fails with a 500 for 30 s. Nothing is
-// dead-lettered, the requeue delay doubles so each job is tried less and less
-// often, and every job is resent once Cognito is back.
-func TestCognitoDown(t *testing.T) {
-	t.Parallel() // mostly waiting (visibility timeout, outage): overlaps with the other waiting tests
-	if testing.Short() {
-		t.Skip("30 s Cognito outage")
-	}
-	const n = 20
-	us := users("cogdown", n)
-	e := newEnv(t, cognitoemu.Options{}, us...)
-	must(t, e.cognito.AddFault(cognitoemu.Fault{UntilCleared: true, Code: "InternalErrorException"}))
-	sendBatch(t, e, us)
-	p := startW(e, map[string]string{
-		"WORKER_CONCURRENCY": "16", "COGNITO_MAX_RPS": "1000",
-		"RETRY_INITIAL_INTERVAL": "100ms", "RETRY_MAX_INTERVAL": "200ms", "RETRY_MAX_ELAPSED": "500ms",
-		"REQUEUE_DELAY": "1s", "MAX_RECEIVES": "50",
-	})
-	t0 := time.Now()
-	sleepUntil(t0.Add(30 * time.Second)) // the outage
-	if c := e.moto.QueueCounts(t, e.dlqURL); c.Total() != 0 {
-		t.Errorf("DLQ holds %+v during the outage, want nothing dead-lettered", c)
-	}
-	e.cognito.ClearFaults()
-	t1 := time.Now()
-	testenv.Eventually(t, 60*time.Second, "every job resent after Cognito is back", func() bool { return len(e.codes()) == n })
-	toResent := time.Since(t1)
-	testenv.Eventually(t, 10*time.Second, "the queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
-	m := p.metrics()
-	p.stop(25 * time.Second)
-
-	calls := e.cognito.Calls()
-	window := func(from, to time.Duration) int {
-		k := 0
-		for _, c := range calls {
-			if d := c.Time.Sub(t0); d >= from && d < to && c.Outcome != "OK" {
-				k++
-			}
-		}
-		return k
-	}
-	first, mid, last := window(0, 10*time.Second), window(10*time.Second, 20*time.Second), window(20*time.Second, 30*time.Second)
-	// Per job, the delays it was put back with, in order.
-	delays := map[string][]float64{}
-	maxDelay := 0.0
-	for _, l := range p.logLines("job") {
-		if l["outcome"] != "requeued" {
-			continue
-		}
-		d := durationSeconds(l["visible_in"])
-		id := l["msg_id"].(string)
-		delays[id] = append(delays[id], d)
-		maxDelay = math.Max(maxDelay, d)
-	}
-	t.Logf("Cognito 500s for 30s: failed calls %d in 0-10s, %d in 10-20s, %d in 20-30s; %.0f requeues, longest delay %.0fs; "+
-		"all %d resent %s after recovery; dead-lettered %.0f; lost 0",
-		first, mid, last, metric(m, outcome("requeued")), maxDelay, n, toResent.Round(100*time.Millisecond), metric(m, outcome("dead_lettered")))
-	if got := metric(m, outcome("dead_lettered")); got != 0 {
-		t.Errorf("%.0f jobs dead-lettered, want none (a 5xx is transient)", got)
-	}
-	if c := e.moto.QueueCounts(t, e.dlqURL); c.Total() != 0 {
-		t.Errorf("DLQ holds %+v, want empty", c)
-	}
-	if !(last < first && mid < first) {
-		t.Errorf("failed calls per 10 s: %d, %d, %d: want fewer as the requeue delay grows", first, mid, last)
-	}
-	if len(delays) != n {
-		t.Errorf("%d jobs requeued, want all %d", len(delays), n)
-	}
-	for id, ds := range delays {
-		for i, d := range ds {
-			if want := math.Min(float64(int(1)<<i), 900); d != want {
-				t.Errorf("job %s: requeue %d with delay %.1fs, want %.0fs (REQUEUE_DELAY 1s doubling)", id, i+1, d, want)
-				break
-			}
-		}
-	}
-	// Recovery takes at most the longest delay a job was put back with, and
-	// one retry budget.
-	if limit := time.Duration(maxDelay*float64(time.Second)) + 5*time.Second; toResent > limit {
-		t.Errorf("all resent %s after recovery, want within %s", toResent, limit)
-	}
-	codes := e.codes()
-	if d := twice(codes); len(d) > 0 {
-		t.Errorf("%d users got two codes: %v", len(d), d)
-	}
-}
-
-// durationSeconds reads a zap duration field (seconds as a number, or a Go
-// duration string).
-func durationSeconds(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case string:
-		d, err := time.ParseDuration(x)
-		if err == nil {
-			return d.Seconds()
-		}
-	}
-	return -1
-}
+// A Cognito outage (every call failing) is integration/outage_test.go's:
+// the worker holds its jobs and probes instead of requeueing them.
 
 // TestDLQUnavailable: permanent failures and invalid jobs arrive while the
 // DLQ does not exist. Nothing leaves the job queue; once the DLQ exists each
@@ -586,7 +485,10 @@ func TestDLQUnavailable(t *testing.T) {
 		bodies = append(bodies, jobBody(u))
 	}
 	bodies = append(bodies, `{"username": 42}`, `not json`, `[]`, `{}`)
-	// The DLQ goes away; the worker is pointed at its URL all along.
+	// The DLQ goes away once the worker has started (it checks its queues
+	// at start); the worker is pointed at its URL all along.
+	start := time.Now()
+	p := startW(e, map[string]string{"REQUEUE_DELAY": "1s", "MAX_RECEIVES": "50"})
 	dlqName := e.dlqURL[strings.LastIndex(e.dlqURL, "/")+1:]
 	if _, err := e.moto.SQS().DeleteQueue(ctx(), &sqs.DeleteQueueInput{QueueUrl: aws.String(e.dlqURL)}); err != nil {
 		t.Fatal(err)
@@ -596,8 +498,6 @@ func TestDLQUnavailable(t *testing.T) {
 		ids[b] = e.moto.Send(t, e.queueURL, b)[0]
 	}
 	n := len(bodies)
-	start := time.Now()
-	p := startW(e, map[string]string{"REQUEUE_DELAY": "1s", "MAX_RECEIVES": "50"})
 	// Every job tried and put back at least twice while the DLQ is missing.
 	testenv.Eventually(t, 30*time.Second, "every job requeued twice", func() bool {
 		per := map[any]int{}

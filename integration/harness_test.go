@@ -3,12 +3,9 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,8 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,6 +58,9 @@ type env struct {
 	// pii is every username, email and phone number of the pool, and the
 	// client secret: none may appear in any log line.
 	pii []string
+	// extra is environment every worker process of the test gets (a
+	// process's own extra wins).
+	extra map[string]string
 }
 
 const (
@@ -115,11 +113,13 @@ func jobBody(username string) string {
 	return string(b)
 }
 
-// proc is a running worker binary.
+// proc is a running worker binary. done is closed, and exitCode set, once
+// it has exited; out is its stdout and stderr.
 type proc struct {
+	*devenv.Process
 	t         *testing.T
 	cmd       *exec.Cmd
-	out       *syncBuffer
+	out       *devenv.Buffer
 	adminAddr string
 	done      chan struct{}
 	exitCode  int
@@ -130,6 +130,11 @@ type proc struct {
 func (e *env) target(adminAddr string, extra map[string]string) devenv.Target {
 	if extra == nil {
 		extra = map[string]string{}
+	}
+	for k, v := range e.extra {
+		if _, ok := extra[k]; !ok {
+			extra[k] = v
+		}
 	}
 	if _, ok := extra["LOG_LEVEL"]; !ok {
 		extra["LOG_LEVEL"] = "debug"
@@ -149,36 +154,33 @@ func (e *env) start(extra map[string]string) *proc {
 	tg := e.target(fmt.Sprintf("127.0.0.1:%d", port), extra)
 	p := startProc(e.t, tg.Env(), e.pii, "run")
 	p.adminAddr = tg.AdminAddr
-	testenv.Eventually(e.t, 20*time.Second, "the worker's /readyz", func() bool {
-		if p.exited() {
-			e.t.Fatalf("worker exited early with %d:\n%s", p.exitCode, p.out.String())
-		}
-		return p.get("/readyz") == http.StatusOK
-	})
+	p.AdminAddr = tg.AdminAddr
+	if err := p.WaitHTTP("/readyz", 20*time.Second); err != nil {
+		e.t.Fatalf("the worker's /readyz: %v; output:\n%s", err, p.out.String())
+	}
 	return p
 }
 
 func startProc(t *testing.T, environ []string, pii []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(workerBin, args...)
-	// The race runtime sleeps a second at exit by default; that is not the
-	// worker's shutdown time.
-	cmd.Env = append([]string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}, environ...)
-	p := &proc{t: t, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{}), pii: pii}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
+	out := &devenv.Buffer{}
+	dp, err := devenv.StartProcess(devenv.ProcessSpec{
+		Path: workerBin, Args: args, Output: out,
+		// The race runtime sleeps a second at exit by default; that is not
+		// the worker's shutdown time.
+		Env: append([]string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}, environ...),
+	})
+	if err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
+	p := &proc{Process: dp, t: t, cmd: dp.Cmd, out: out, done: make(chan struct{}), pii: pii}
 	go func() {
-		_ = cmd.Wait()
-		p.exitCode = cmd.ProcessState.ExitCode()
+		p.exitCode = dp.ExitCode()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		if !p.exited() {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
+		dp.Kill()
+		<-p.done
 		p.checkNoPII()
 		if t.Failed() {
 			t.Logf("worker output:\n%s", p.out.String())
@@ -187,43 +189,48 @@ func startProc(t *testing.T, environ []string, pii []string, args ...string) *pr
 	return p
 }
 
+// runCLI runs the worker binary with args to completion (within a minute)
+// and returns its exit status, stdout and stderr.
+func runCLI(t *testing.T, environ []string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	p, err := devenv.StartProcess(devenv.ProcessSpec{Path: workerBin, Args: args, Stdin: strings.NewReader(stdin),
+		Env: append([]string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}, environ...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Wait(60 * time.Second) {
+		p.Kill()
+		t.Fatalf("worker %v did not finish within a minute; output:\n%s", args, p.Output())
+	}
+	return p.ExitCode(), p.Stdout(), p.Stderr()
+}
+
+// exited reports whether the worker has exited (then exitCode is set).
 func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
+	if !p.Exited() {
 		return false
 	}
+	<-p.done // closed right after the exit, once exitCode is set
+	return true
 }
 
 // stop sends SIGTERM and waits for the exit; it returns how long that took.
 func (p *proc) stop(timeout time.Duration) time.Duration {
 	p.t.Helper()
-	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.t.Fatalf("SIGTERM: %v", err)
+	took, clean := p.Stop(timeout)
+	<-p.done
+	if !clean {
+		p.t.Fatalf("worker still running %s after SIGTERM (killed)", timeout)
 	}
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.t.Fatalf("worker still running %s after SIGTERM", timeout)
-	}
-	return time.Since(start)
+	return took
 }
 
-func (p *proc) get(path string) int {
-	resp, err := http.Get("http://" + p.adminAddr + path)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+func (p *proc) get(path string) int { return p.Get(path) }
 
 // metrics scrapes /metrics into "name{labels}" → value.
 func (p *proc) metrics() map[string]float64 {
 	p.t.Helper()
-	m, err := devenv.ScrapeMetrics(p.adminAddr)
+	m, err := p.Metrics()
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -269,25 +276,6 @@ func (p *proc) checkNoPII() {
 		p.t.Errorf("worker output contains an email address: %q", m)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 // callsFor counts the stand-in's ResendConfirmationCode calls for username.
 func (e *env) callsFor(username string) []cognitoemu.Call {

@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,29 +22,13 @@ import (
 // cli runs a worker subcommand to completion against e's back ends.
 func (e *env) cli(stdin string, args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
-	cmd := exec.Command(workerBin, args...)
-	cmd.Env = append([]string{"GORACE=atexit_sleep_ms=0 halt_on_error=1"}, e.target("", map[string]string{"ADMIN_ADDR": "-"}).Env()...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errb, strings.NewReader(stdin)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		e.t.Fatalf("worker %v did not finish", args)
-	}
+	code, stdout, stderr = runCLI(e.t, e.target("", map[string]string{"ADMIN_ADDR": "-"}).Env(), stdin, args...)
 	for _, s := range e.pii {
-		if s != "" && strings.Contains(errb.String(), s) {
+		if s != "" && strings.Contains(stderr, s) {
 			e.t.Errorf("stderr of %v holds personal data %q", args, s)
 		}
 	}
-	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	return code, stdout, stderr
 }
 
 // deadLetter puts a message on e's DLQ as the worker would.
@@ -273,10 +255,8 @@ func TestHealthcheckAndVersion(t *testing.T) {
 	e := newEnv(t, cognitoemu.Options{})
 	p := e.start(nil)
 	check := func(addr string) (int, string) {
-		cmd := exec.Command(workerBin, "healthcheck")
-		cmd.Env = []string{"GORACE=atexit_sleep_ms=0", "ADMIN_ADDR=" + addr}
-		out, _ := cmd.CombinedOutput()
-		return cmd.ProcessState.ExitCode(), string(out)
+		code, stdout, stderr := runCLI(t, []string{"ADMIN_ADDR=" + addr}, "", "healthcheck")
+		return code, stdout + stderr
 	}
 	if code, out := check(p.adminAddr); code != 0 {
 		t.Errorf("healthcheck of a running worker: exit %d %q, want 0", code, out)
@@ -289,8 +269,7 @@ func TestHealthcheckAndVersion(t *testing.T) {
 	if code, _ := check(p.adminAddr); code != 1 {
 		t.Errorf("healthcheck with nothing listening: exit %d, want 1", code)
 	}
-	out, err := exec.Command(workerBin, "version").CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "worker ") {
-		t.Errorf("version: %q %v", out, err)
+	if code, out, _ := runCLI(t, nil, "", "version"); code != 0 || !strings.HasPrefix(out, "worker ") {
+		t.Errorf("version: exit %d, %q", code, out)
 	}
 }

@@ -324,14 +324,17 @@ func TestTransientExhausted(t *testing.T) {
 	}
 }
 
-// TestDLQSendFails: with a DLQ that does not exist, a permanent failure
-// stays on the job queue and the error is logged.
+// TestDLQSendFails: with a DLQ that no longer exists (deleted after the
+// worker started), a permanent failure stays on the job queue and the error
+// is logged.
 func TestDLQSendFails(t *testing.T) {
 	e := newEnv(t, cognitoemu.Options{})
-	e.moto.Send(t, e.queueURL, jobBody("nobody-here"))
 	e.pii = append(e.pii, "nobody-here")
-	missing := e.dlqURL + "-does-not-exist"
-	p := e.start(map[string]string{"RESEND_DLQ_URL": missing, "REQUEUE_DELAY": "10m"})
+	p := e.start(map[string]string{"REQUEUE_DELAY": "10m"})
+	if _, err := e.moto.SQS().DeleteQueue(ctx(), &sqs.DeleteQueueInput{QueueUrl: aws.String(e.dlqURL)}); err != nil {
+		t.Fatal(err)
+	}
+	e.moto.Send(t, e.queueURL, jobBody("nobody-here"))
 	p.waitJobs(1, 30*time.Second)
 	p.stop(25 * time.Second)
 	if c := e.moto.QueueCounts(t, e.queueURL); c.Total() != 1 {

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +42,10 @@ type options struct {
 	env         string
 	workers     int
 	trace       time.Duration
+	outage      time.Duration
+	chartDir    string
+	chartEvery  time.Duration
+	lanesGap    time.Duration
 }
 
 func main() {
@@ -54,7 +57,9 @@ func main() {
 	flag.Float64Var(&o.q, "q", 20, "the stand-in's quota Q, calls per second")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "the stand-in's latency L")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "WORKER_CONCURRENCY (and the naive loop's concurrency)")
-	flag.StringVar(&o.rows, "rows", "a,b,c,d,e", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop)")
+	flag.StringVar(&o.rows, "rows", "a,b,c,d,e,f,l", "rows to run: a (MAX_RPS=Q), b (MAX_RPS=2Q), c (3 processes), d (naive), e (unlimited stand-in vs bare moto loop), f (Cognito outage mid-drain), l (people beside a backlog: one queue, then a bulk lane)")
+	flag.DurationVar(&o.outage, "outage", 20*time.Second, "how long Cognito is down in row f")
+	flag.DurationVar(&o.lanesGap, "lanes-gap", 500*time.Millisecond, "spacing of the people's jobs in row l (-idle-jobs of them)")
 	flag.IntVar(&o.idleJobs, "idle-jobs", 20, "single jobs sent to the idle worker for the enqueue-to-call latency (rows a, d)")
 	flag.DurationVar(&o.idleGap, "idle-gap", time.Second, "spacing of the idle jobs")
 	flag.DurationVar(&o.idleWindow, "idle-window", 40*time.Second, "quiet time over which idle receives are counted (rows a, d); 0 skips")
@@ -64,6 +69,8 @@ func main() {
 	flag.StringVar(&o.env, "env", "", "extra worker environment, k=v;k=v (experiments)")
 	flag.IntVar(&o.workers, "c-workers", 3, "worker processes in row c")
 	flag.DurationVar(&o.trace, "trace", 0, "print each process's limiter rate and jobs done at this interval (stderr)")
+	flag.StringVar(&o.chartDir, "charts", "bench-out", "write each row's chart (SVG) into this directory; \"\" skips")
+	flag.DurationVar(&o.chartEvery, "chart-every", 500*time.Millisecond, "how often a row's chart samples the limiter's rate")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -140,6 +147,7 @@ func run(o options) error {
 
 	q := o.q
 	var results []result
+	var lanes []lanesResult
 	var bare float64
 	for _, row := range strings.Split(o.rows, ",") {
 		var r result
@@ -161,6 +169,19 @@ func run(o options) error {
 					r.note = fmt.Sprintf("%.0f jobs/s = %.2f × bare moto loop (%.0f jobs/s)", r.jobsPerSec(), r.jobsPerSec()/bare, bare)
 				}
 			}
+		case "f":
+			or, err := b.outageRow(ctx, o.n, q, o.outage)
+			if err != nil {
+				return fmt.Errorf("row f: %w", err)
+			}
+			printOutageRow(os.Stdout, q, or)
+			continue
+		case "l":
+			lanes, err = b.lanesRow(ctx)
+			if err != nil {
+				return fmt.Errorf("row l: %w", err)
+			}
+			continue
 		case "":
 			continue
 		default:
@@ -172,7 +193,10 @@ func run(o options) error {
 		fmt.Fprintf(os.Stderr, "%s: drain %s\n", r.name, r.drain.Round(time.Millisecond))
 		results = append(results, r)
 	}
-	printTable(os.Stdout, o, results)
+	if len(results) > 0 {
+		printTable(os.Stdout, o, results)
+	}
+	printLanes(os.Stdout, o, lanes)
 	return nil
 }
 
@@ -244,12 +268,10 @@ func (b *bench) enqueue(ctx context.Context, queueURL string, usernames []string
 	return nil
 }
 
-// proc is a running worker (or naive loop) process.
+// proc is a running worker (or naive loop) process and its log file.
 type proc struct {
-	cmd   *exec.Cmd
-	admin string
-	log   string
-	done  chan struct{}
+	*devenv.Process
+	log string
 }
 
 func (b *bench) start(args []string, env []string, admin, logName string) (*proc, error) {
@@ -258,36 +280,24 @@ func (b *bench) start(args []string, env []string, admin, logName string) (*proc
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, f, f
-	if err := cmd.Start(); err != nil {
+	p, err := devenv.StartProcess(devenv.ProcessSpec{Path: args[0], Args: args[1:], Env: env, AdminAddr: admin, Output: f})
+	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	p := &proc{cmd: cmd, admin: admin, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	return p, nil
+	go func() { <-p.Done(); f.Close() }() // the output is all copied once Done is closed
+	return &proc{Process: p, log: logPath}, nil
 }
 
 // stop sends SIGTERM and waits; it returns CPU time and peak RSS (bytes).
 func (p *proc) stop() (cpu time.Duration, rss int64) {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		rss = ru.Maxrss * 1024 // KiB on Linux
-	}
-	return cpu, rss
+	p.Stop(30 * time.Second)
+	return p.Usage()
 }
 
 // metrics scrapes the process's /metrics; empty if it does not answer.
 func (p *proc) metrics() map[string]float64 {
-	m, err := devenv.ScrapeMetrics(p.admin)
+	m, err := p.Metrics()
 	if err != nil {
 		return map[string]float64{}
 	}
@@ -331,12 +341,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	var procs []*proc
 	defer func() {
 		for _, p := range procs {
-			select {
-			case <-p.done:
-			default:
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
+			p.Kill()
 		}
 	}()
 	start := time.Now()
@@ -359,6 +364,13 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 		}
 		procs = append(procs, p)
 	}
+
+	admins := make([]string, len(procs))
+	for i, p := range procs {
+		admins[i] = p.AdminAddr
+	}
+	stopChart := b.chartRow(name, be.cog, admins)
+	defer stopChart()
 
 	// Drain: every job has an outcome (resend_jobs_total over the processes).
 	// The stand-in's records are read first, as they cost the workers nothing.
@@ -404,7 +416,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 		}
 		for _, p := range procs {
 			select {
-			case <-p.done:
+			case <-p.Done():
 				return r, fmt.Errorf("a worker exited early; log %s", p.log)
 			default:
 			}
@@ -425,6 +437,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	if !r.done {
 		r.drain = time.Since(start)
 	}
+	stopChart()
 	// Let the last deletes flush, then read the SQS requests.
 	waitUntil(10*time.Second, func() bool {
 		c, err := b.moto.QueueCounts(ctx, be.queueURL)

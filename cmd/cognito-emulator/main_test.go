@@ -11,9 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/resend-worker/resend-worker/internal/devenv"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -96,24 +97,6 @@ func TestHealthcheck(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServeSeedLogAndShutdown(t *testing.T) {
 	seed := filepath.Join(t.TempDir(), "seed.json")
 	spec := `{"pools":[{"id":"us-east-1_demo","name":"demo","clients":[{"clientId":"democlient"}],
@@ -121,7 +104,7 @@ func TestServeSeedLogAndShutdown(t *testing.T) {
 	if err := os.WriteFile(seed, []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs devenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	srv, err := newServer(config{seed: seed, resendLimit: 5}, log)
 	if err != nil {

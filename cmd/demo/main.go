@@ -1,9 +1,11 @@
 // Command demo runs the worker end to end on this machine, with nothing but
 // moto_server installed: it starts moto (SQS) and the Cognito stand-in,
 // creates the job queue and its DLQ, seeds a user pool, enqueues a mixed
-// batch of jobs, runs the real worker binary on them, and prints what
-// happened to each job and what the DLQ holds. It exits 0 when every job had
-// the outcome the contract promises, else 1 with what differed.
+// batch of jobs, runs the real worker binary on them, takes Cognito down for
+// a few seconds under a second batch (the outage, the probes, the recovery),
+// and prints what happened to each job and what the DLQ holds. It exits 0
+// when every job had the outcome the contract promises, else 1 with what
+// differed.
 //
 //	make demo                      # builds bin/worker, then:
 //	go run ./cmd/demo -bin bin [-timeout 90s]
@@ -99,12 +101,16 @@ func run() int {
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
 		seed.Users = append(seed.Users, cognitoemu.SeedUser{Username: u, Email: u + "@example.com", Confirmed: u == "dave"})
 	}
+	for _, u := range outageUsers() {
+		seed.Users = append(seed.Users, cognitoemu.SeedUser{Username: u, Email: u + "@example.com"})
+	}
 	if err := cognito.Server.Seed(cognitoemu.SeedSpec{Pools: []cognitoemu.SeedPool{seed}}); err != nil {
 		return fail(fmt.Errorf("seed the stand-in: %w", err))
 	}
 	fmt.Printf("   queue %s\n   dlq   %s\n", queueURL, dlqURL)
 	fmt.Printf("   pool %s, app client %s (with a secret)\n", poolID, clientID)
 	fmt.Println("   users alice, bob, carol (unconfirmed), dave (confirmed)")
+	fmt.Printf("   users user01..user%02d (unconfirmed) for the outage in step 5\n", outageJobs)
 
 	step(3, "Enqueueing a mixed batch")
 	jobs := []*expectation{
@@ -152,7 +158,14 @@ func run() int {
 		fmt.Printf("   all %d jobs have an outcome and the queue is empty after %s\n", len(jobs), since(waitStart))
 	}
 
-	step(5, "What happened to each job")
+	step(5, fmt.Sprintf("A Cognito outage: the stand-in fails every call for %s while %d jobs wait", outageFor, outageJobs))
+	outage, err := runOutage(ctx, cognito, moto, queueURL, target.AdminAddr, *timeout)
+	if err != nil {
+		return fail(err)
+	}
+	printOutage(outage)
+
+	step(6, "What happened to each job")
 	dead, err := drain(ctx, moto.SQS(), dlqURL)
 	if err != nil {
 		return fail(err)
@@ -163,7 +176,7 @@ func run() int {
 		printDead(m)
 	}
 
-	step(6, "Stopping the worker (SIGTERM) and the back ends")
+	step(7, "Stopping the worker (SIGTERM) and the back ends")
 	code, took := w.stop()
 	fmt.Printf("   worker exited with %d, %s after SIGTERM\n", code, took.Round(time.Millisecond))
 
@@ -172,6 +185,7 @@ func run() int {
 		diffs = append(diffs, waitErr.Error())
 	}
 	diffs = append(diffs, check(jobs, w.outcomes(), cognito.Server.Calls(), cognito.Server.Deliveries(), dead)...)
+	diffs = append(diffs, outage.check()...)
 	if code != 0 {
 		diffs = append(diffs, fmt.Sprintf("worker exit status %d after SIGTERM, want 0", code))
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -96,4 +97,45 @@ func or(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// printOutage prints the outage phase as a timeline from the outage's start.
+func printOutage(r outageRun) {
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "   never"
+		}
+		return fmt.Sprintf("%+7.1fs", t.Sub(r.start).Seconds())
+	}
+	fmt.Printf("   %s  the stand-in fails every call (HTTP 500 InternalErrorException) for %s; %d jobs enqueued\n", at(r.start), outageFor, outageJobs)
+	before := r.callsIn(r.start, orNow(r.downAt))
+	fmt.Printf("   %s  worker judges Cognito down after %d failed calls: resend_cognito_outage 1, /readyz %d, /healthz %d, receiving stops\n",
+		at(r.downAt), len(before), r.readyDuring, r.healthDuring)
+	if !r.downAt.IsZero() {
+		probes := r.callsIn(r.downAt, orNow(r.backAt))
+		var ps []string
+		for _, c := range probes {
+			ps = append(ps, fmt.Sprintf("%+.1fs %s", c.Time.Sub(r.start).Seconds(), c.Outcome))
+		}
+		fmt.Printf("   %s  probes, one at a time, 1 s doubling: %s\n", "        ", or(strings.Join(ps, ", "), "none"))
+	}
+	fmt.Printf("   %s  the stand-in answers again\n", at(r.end))
+	fmt.Printf("   %s  worker judges Cognito back: resend_cognito_outage 0, receiving resumes at the limiter's rate (%.0f/s; %.0f/s while down: outage errors do not cut it)\n",
+		at(r.backAt), r.rateBack, r.rateDown)
+	delivered := 0
+	for _, n := range r.codes {
+		delivered += n
+	}
+	if !r.doneAt.IsZero() && !r.backAt.IsZero() {
+		fmt.Printf("   %s  all %d codes sent and the queue empty, %.1fs after the worker saw Cognito back\n", at(r.doneAt), delivered, r.doneAt.Sub(r.backAt).Seconds())
+	}
+	fmt.Printf("   Cognito calls while it was down: %d in %s (a burst before the judgement, then probes); none dead-lettered is checked below\n",
+		len(r.callsIn(r.start, r.end)), outageFor)
+}
+
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
 }

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/resend-worker/resend-worker/internal/devenv"
@@ -21,31 +16,20 @@ import (
 // worker is a running `worker run` process whose log lines are echoed as
 // "worker | ..." and read for each job's outcome.
 type worker struct {
-	cmd       *exec.Cmd
-	adminAddr string
-	done      chan struct{} // closed when the process has exited
-	exitCode  int
+	proc   *devenv.Process
+	killed bool // reported already
 
 	mu   sync.Mutex
 	last map[string]string // msg_id → outcome of its latest "job" log line
-
-	stopOnce sync.Once
-	took     time.Duration
 }
 
 func startWorker(bin string, env []string, adminAddr string) (*worker, error) {
-	w := &worker{cmd: exec.Command(bin, "run"), adminAddr: adminAddr, done: make(chan struct{}), last: map[string]string{}}
-	w.cmd.Env = env
-	out := &lineWriter{line: w.logLine}
-	w.cmd.Stdout, w.cmd.Stderr = out, out
-	if err := w.cmd.Start(); err != nil {
+	w := &worker{last: map[string]string{}}
+	p, err := devenv.StartProcess(devenv.ProcessSpec{Path: bin, Args: []string{"run"}, Env: env, AdminAddr: adminAddr, Output: devenv.Lines(w.logLine)})
+	if err != nil {
 		return nil, fmt.Errorf("start the worker: %w", err)
 	}
-	go func() {
-		_ = w.cmd.Wait()
-		w.exitCode = w.cmd.ProcessState.ExitCode()
-		close(w.done)
-	}()
+	w.proc = p
 	return w, nil
 }
 
@@ -87,12 +71,10 @@ func (w *worker) waitAll(ctx context.Context, moto *devenv.Moto, queueURL string
 	var done float64
 	queued := "unknown"
 	for {
-		select {
-		case <-w.done:
-			return fmt.Errorf("the worker exited early with status %d", w.exitCode)
-		default:
+		if w.proc.Exited() {
+			return fmt.Errorf("the worker exited early with status %d", w.proc.ExitCode())
 		}
-		done = w.jobsDone(ctx)
+		done = w.jobsDone()
 		empty := false
 		if c, err := moto.QueueCounts(ctx, queueURL); err == nil {
 			queued, empty = strconv.Itoa(c.Total()), c.Total() == 0
@@ -124,67 +106,22 @@ func (w *worker) allLogged(jobs []*expectation) bool {
 
 // jobsDone is the sum of resend_jobs_total on the worker's /metrics; 0 while
 // the admin endpoint does not answer yet.
-func (w *worker) jobsDone(ctx context.Context) float64 {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+w.adminAddr+"/metrics", nil)
-	resp, err := http.DefaultClient.Do(req)
+func (w *worker) jobsDone() float64 {
+	m, err := w.proc.Metrics()
 	if err != nil {
 		return 0
 	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if ok && strings.HasPrefix(name, "resend_jobs_total{") {
-			v, _ := strconv.ParseFloat(value, 64)
-			sum += v
-		}
-	}
-	return sum
+	return devenv.SumMetrics(m, "resend_jobs_total{")
 }
 
 // stop sends SIGTERM and waits for the exit (killing the worker after 30 s);
 // it returns the exit status and how long the shutdown took. Only the first
 // call acts.
 func (w *worker) stop() (int, time.Duration) {
-	w.stopOnce.Do(func() {
-		start := time.Now()
-		select {
-		case <-w.done: // already gone, e.g. Ctrl-C reached it too
-			return
-		default:
-		}
-		_ = w.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-w.done:
-		case <-time.After(30 * time.Second):
-			fmt.Fprintln(os.Stderr, "demo: the worker did not exit 30s after SIGTERM; killing it")
-			_ = w.cmd.Process.Kill()
-			<-w.done
-		}
-		w.took = time.Since(start)
-	})
-	<-w.done
-	return w.exitCode, w.took
-}
-
-// lineWriter calls line for every complete line written to it.
-type lineWriter struct {
-	mu   sync.Mutex
-	buf  []byte
-	line func(string)
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		l.line(string(l.buf[:i]))
-		l.buf = l.buf[i+1:]
+	took, clean := w.proc.Stop(30 * time.Second)
+	if !clean && !w.killed {
+		w.killed = true
+		fmt.Fprintln(os.Stderr, "demo: the worker did not exit 30s after SIGTERM; killed it")
 	}
+	return w.proc.ExitCode(), took
 }

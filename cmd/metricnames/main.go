@@ -2,7 +2,7 @@
 // exports (name, type, labels, sample names), read from the code: it wires a
 // worker exactly as `worker run` does into a fresh registry and lists what
 // was registered. Dashboards, alert rules and the collector configuration
-// under deploy/ are checked against this list (scripts/check-deploy.sh).
+// under deploy/ are checked against this list (deploy/check-deploy.sh).
 //
 //	go run ./cmd/metricnames [-pending deploy/metrics-pending.txt]
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks of docker-compose.yml for scripts/check-deploy.sh (needs PyYAML).
+"""Checks of docker-compose.yml for deploy/check-deploy.sh (needs PyYAML).
 
   compose_check.py check CONFIG          check the resolved compose file
   compose_check.py worker-env CONFIG SQS COGNITO ADMIN_ADDR
@@ -22,8 +22,8 @@ from urllib.parse import urlparse
 import yaml
 
 REQUIRED = [
-    "RESEND_QUEUE_URL", "RESEND_DLQ_URL", "COGNITO_CLIENT_ID", "AWS_REGION",
-    "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    "RESEND_QUEUE_URL", "RESEND_DLQ_URL", "RESEND_BULK_QUEUE_URL", "COOLDOWN_TABLE", "COGNITO_CLIENT_ID",
+    "AWS_REGION", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
 ]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -88,16 +88,19 @@ def check(cfg):
         ok(env.get(var, "") != "", f"worker sets {var}")
 
     # Every host the worker talks to is a service of this file.
-    for var in ["RESEND_QUEUE_URL", "RESEND_DLQ_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"]:
+    for var in ["RESEND_QUEUE_URL", "RESEND_DLQ_URL", "RESEND_BULK_QUEUE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"]:
         host = urlparse(env.get(var, "")).hostname
         ok(host in svcs, f"worker {var} points at a compose service ({host})")
     ok(urlparse(env.get("AWS_ENDPOINT_URL_SQS", "")).hostname == "localstack", "worker SQS endpoint is LocalStack")
+    ok(urlparse(env.get("AWS_ENDPOINT_URL_DYNAMODB", "")).hostname == "localstack", "worker DynamoDB endpoint is LocalStack")
     ok(env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"), "worker has (dummy) AWS credentials")
 
     # Queue names agree with what init-queues creates; redrive is a backstop.
     init = env_of(svcs["init-queues"])
     ok(env.get("RESEND_QUEUE_URL", "").rstrip("/").split("/")[-1] == init.get("JOB_QUEUE_NAME"), "RESEND_QUEUE_URL names the queue init-queues creates")
     ok(env.get("RESEND_DLQ_URL", "").rstrip("/").split("/")[-1] == init.get("DLQ_NAME"), "RESEND_DLQ_URL names the DLQ init-queues creates")
+    ok(env.get("RESEND_BULK_QUEUE_URL", "").rstrip("/").split("/")[-1] == init.get("BULK_QUEUE_NAME"), "RESEND_BULK_QUEUE_URL names the bulk queue init-queues creates")
+    ok(env.get("COOLDOWN_TABLE") == init.get("LEDGER_TABLE_NAME"), "COOLDOWN_TABLE names the table init-queues creates")
     max_receives = int(env.get("MAX_RECEIVES", "5"))
     ok(int(init.get("MAX_RECEIVES", "0")) == max_receives, "init-queues MAX_RECEIVES equals the worker's")
     ok(int(init.get("REDRIVE_MAX_RECEIVE_COUNT", "0")) > max_receives, "redrive maxReceiveCount > MAX_RECEIVES")
@@ -114,7 +117,10 @@ def check(cfg):
     ok(w["healthcheck"]["test"] == ["CMD", "/worker", "healthcheck"], "worker healthcheck is /worker healthcheck")
     ok(svcs["cognito"]["healthcheck"]["test"] == ["CMD", "/cognito-emulator", "-healthcheck"], "cognito healthcheck is -healthcheck")
     ok(w.get("build", {}).get("target") == "worker" and svcs["cognito"].get("build", {}).get("target") == "cognito-emulator", "build targets worker / cognito-emulator")
-    ok("SERVICES" in env_of(svcs["localstack"]) and "sqs" in env_of(svcs["localstack"])["SERVICES"], "LocalStack runs SQS")
+    services = env_of(svcs["localstack"]).get("SERVICES", "").split(",")
+    ok("sqs" in services and "dynamodb" in services, "LocalStack runs SQS and DynamoDB")
+    ok(re.fullmatch(r"localstack/localstack:\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?", svcs["localstack"].get("image", "")) is not None,
+       f"LocalStack is pinned to a release version ({svcs['localstack'].get('image')})")
 
     # Shutdown: compose waits longer than the worker drains.
     grace = seconds(w.get("stop_grace_period", "10s"))
@@ -134,7 +140,7 @@ def check(cfg):
     d = svcs["enqueue-demo"]
     denv = env_of(d)
     ok("demo" in (d.get("profiles") or []), "enqueue-demo is in profile demo")
-    for var in ["RESEND_QUEUE_URL", "RESEND_DLQ_URL", "AWS_REGION", "AWS_ENDPOINT_URL_SQS"]:
+    for var in ["RESEND_QUEUE_URL", "RESEND_DLQ_URL", "RESEND_BULK_QUEUE_URL", "AWS_REGION", "AWS_ENDPOINT_URL_SQS"]:
         ok(denv.get(var) == env.get(var), f"enqueue-demo {var} equals the worker's")
     plan = demo_plan(cfg)
     kinds = {o for _, o in plan}
@@ -156,10 +162,10 @@ def worker_env(cfg, sqs, cognito, admin):
     env = env_of(cfg["services"]["worker"])
     out = {}
     for k, v in env.items():
-        if k in ("RESEND_QUEUE_URL", "RESEND_DLQ_URL"):
+        if k in ("RESEND_QUEUE_URL", "RESEND_DLQ_URL", "RESEND_BULK_QUEUE_URL"):
             v = sqs.rstrip("/") + "/123456789012/" + v.rstrip("/").split("/")[-1]  # moto's account
-        elif k == "AWS_ENDPOINT_URL_SQS":
-            v = sqs
+        elif k in ("AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_DYNAMODB"):
+            v = sqs  # moto serves SQS and DynamoDB on one port
         elif k == "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER":
             v = cognito
         elif k == "ADMIN_ADDR":

@@ -1,5 +1,5 @@
 # Checks of the observability files (issue 12), sourced by
-# scripts/check-deploy.sh, which provides WORK, ROOT, die and run_check.
+# deploy/check-deploy.sh, which provides WORK, ROOT, die and run_check.
 # Everything that names a metric is compared with the list the code exports:
 # `go run ./cmd/metricnames`, plus deploy/metrics-pending.txt while it exists.
 #

@@ -21,12 +21,19 @@ locals {
 
   container_name = "worker"
 
+  # Secrets injected by ECS at task start: the Cognito client secret and var.secrets.
+  worker_secrets = merge(var.secrets, local.secret_value_from == null ? {} : { COGNITO_CLIENT_SECRET = local.secret_value_from })
+
   secret_value_from = var.cognito_client_secret_arn == null ? null : (
     var.cognito_client_secret_json_key == null ? var.cognito_client_secret_arn : "${var.cognito_client_secret_arn}:${var.cognito_client_secret_json_key}::"
   )
 
   # The contract's environment. Durations are Go durations ("20s").
-  worker_environment = merge(var.extra_environment, {
+  worker_environment = merge(var.extra_environment, var.create_bulk_queue ? {
+    RESEND_BULK_QUEUE_URL = aws_sqs_queue.bulk[0].url
+    } : {}, var.create_ledger_table ? {
+    COOLDOWN_TABLE = local.ledger_table_name
+    } : {}, {
     RESEND_QUEUE_URL   = aws_sqs_queue.jobs.url
     RESEND_DLQ_URL     = aws_sqs_queue.dlq.url
     COGNITO_CLIENT_ID  = var.cognito_client_id == null ? "" : var.cognito_client_id
@@ -55,6 +62,14 @@ resource "aws_ecs_cluster" "this" {
   tags = var.tags
 }
 
+# The module's cluster offers both Fargate capacity providers, so
+# capacity_provider_strategy may use FARGATE_SPOT.
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  count              = local.create_cluster ? 1 : 0
+  cluster_name       = aws_ecs_cluster.this[0].name
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+}
+
 data "aws_ecs_cluster" "existing" {
   count        = var.create_ecs && var.ecs_cluster_arn != null ? 1 : 0
   cluster_name = local.cluster_name
@@ -74,8 +89,8 @@ resource "aws_ecs_task_definition" "worker" {
   network_mode             = "awsvpc"
   cpu                      = tostring(var.cpu)
   memory                   = tostring(var.memory)
-  task_role_arn            = aws_iam_role.task[0].arn
-  execution_role_arn       = aws_iam_role.execution[0].arn
+  task_role_arn            = local.task_role_arn
+  execution_role_arn       = local.execution_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -106,10 +121,7 @@ resource "aws_ecs_task_definition" "worker" {
 
       environment = [for k in sort(keys(local.worker_environment)) : { name = k, value = local.worker_environment[k] }]
 
-      secrets = local.secret_value_from == null ? [] : [{
-        name      = "COGNITO_CLIENT_SECRET"
-        valueFrom = local.secret_value_from
-      }]
+      secrets = [for k in sort(keys(local.worker_secrets)) : { name = k, valueFrom = local.worker_secrets[k] }]
 
       healthCheck = {
         command     = ["CMD", "/worker", "healthcheck"]
@@ -154,29 +166,71 @@ resource "aws_ecs_task_definition" "worker" {
       error_message = "stop_timeout_seconds must be at least shutdown_timeout_seconds + 5: ECS sends SIGKILL after stopTimeout, and the worker needs SHUTDOWN_TIMEOUT to finish or release its in-flight jobs and then exit."
     }
     precondition {
+      condition     = length(setintersection(keys(var.secrets), keys(local.worker_environment))) == 0
+      error_message = "secrets and the plain environment (extra_environment and what the module sets) must not name the same variable."
+    }
+    precondition {
+      condition     = !(var.create_ledger_table && contains(keys(var.extra_environment), "COOLDOWN_TABLE"))
+      error_message = "extra_environment must not set COOLDOWN_TABLE when create_ledger_table is true: the module sets it to the table it creates."
+    }
+    precondition {
       condition     = local.memory_valid
       error_message = "memory ${var.memory} is not a valid Fargate value for cpu ${var.cpu} (from ${local.memory_rule[0]} to ${local.memory_rule[1]} MiB in steps of ${local.memory_rule[2]})."
     }
   }
 }
 
+# Two variants of one service, because lifecycle.ignore_changes cannot depend
+# on a variable: `worker` (Terraform owns the task definition) and
+# `worker_ci` (ignore_task_definition_changes: CI deploys new revisions with
+# `aws ecs update-service`, Terraform leaves the service's task definition
+# alone). Exactly one of them exists.
+locals {
+  service_settings = {
+    launch_type = length(var.capacity_provider_strategy) > 0 ? null : "FARGATE"
+  }
+  service_name = one(concat(aws_ecs_service.worker[*].name, aws_ecs_service.worker_ci[*].name))
+}
+
 resource "aws_ecs_service" "worker" {
-  count            = local.ecs
+  count            = var.create_ecs && !var.ignore_task_definition_changes ? 1 : 0
   name             = var.name
   cluster          = local.cluster_arn
   task_definition  = aws_ecs_task_definition.worker[0].arn
   desired_count    = var.min_tasks
-  launch_type      = "FARGATE"
+  launch_type      = local.service_settings.launch_type
   platform_version = "LATEST"
 
+  # FARGATE_SPOT suits this worker: on the two-minute interruption notice ECS
+  # sends SIGTERM and the worker releases or finishes its jobs within
+  # SHUTDOWN_TIMEOUT; nothing is lost, jobs are received again elsewhere.
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_strategy
+    content {
+      capacity_provider = capacity_provider_strategy.value.capacity_provider
+      weight            = capacity_provider_strategy.value.weight
+      base              = capacity_provider_strategy.value.base
+    }
+  }
+
   # Rolling deployment: start new tasks before stopping old ones; roll back
-  # automatically when new tasks do not become healthy.
+  # automatically when new tasks do not become healthy, or when one of
+  # deployment_alarm_names goes into ALARM during the deployment.
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
 
   deployment_circuit_breaker {
     enable   = true
     rollback = true
+  }
+
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [1] : []
+    content {
+      alarm_names = var.deployment_alarm_names
+      enable      = true
+      rollback    = var.deployment_alarms_rollback
+    }
   }
 
   network_configuration {
@@ -204,5 +258,68 @@ resource "aws_ecs_service" "worker" {
     }
   }
 
-  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy_attachment.execution, aws_iam_role_policy.execution_secret]
+  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy_attachment.execution, aws_iam_role_policy.execution_secret, aws_ecs_cluster_capacity_providers.this]
+}
+
+# The same service with ignore_task_definition_changes (keep the two in step).
+resource "aws_ecs_service" "worker_ci" {
+  count            = var.create_ecs && var.ignore_task_definition_changes ? 1 : 0
+  name             = var.name
+  cluster          = local.cluster_arn
+  task_definition  = aws_ecs_task_definition.worker[0].arn
+  desired_count    = var.min_tasks
+  launch_type      = local.service_settings.launch_type
+  platform_version = "LATEST"
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_strategy
+    content {
+      capacity_provider = capacity_provider_strategy.value.capacity_provider
+      weight            = capacity_provider_strategy.value.weight
+      base              = capacity_provider_strategy.value.base
+    }
+  }
+
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [1] : []
+    content {
+      alarm_names = var.deployment_alarm_names
+      enable      = true
+      rollback    = var.deployment_alarms_rollback
+    }
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = var.security_group_ids
+    assign_public_ip = var.assign_public_ip
+  }
+
+  enable_ecs_managed_tags = true
+  propagate_tags          = "SERVICE"
+  wait_for_steady_state   = var.wait_for_steady_state
+  tags                    = var.tags
+
+  lifecycle {
+    ignore_changes = [desired_count, task_definition]
+
+    precondition {
+      condition     = length(var.subnet_ids) > 0
+      error_message = "subnet_ids is required when create_ecs is true."
+    }
+    precondition {
+      condition     = length(var.security_group_ids) > 0
+      error_message = "security_group_ids is required when create_ecs is true."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy_attachment.execution, aws_iam_role_policy.execution_secret, aws_ecs_cluster_capacity_providers.this]
 }

@@ -86,11 +86,9 @@ resource "aws_cloudwatch_log_group" "metrics" {
 
 # The collector's only AWS calls: create its log stream and put the EMF events,
 # in that one log group. No cloudwatch:PutMetricData (EMF goes through Logs).
-resource "aws_iam_role_policy" "metrics" {
-  count = local.metrics_on
-  name  = "emf-metrics"
-  role  = aws_iam_role.task[0].id
-  policy = jsonencode({
+# With task_role_arn (your own role) attach metrics_task_role_policy_json to it.
+locals {
+  metrics_policy_json = local.metrics_on == 1 ? jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Sid      = "WriteEmbeddedMetricFormat"
@@ -98,7 +96,14 @@ resource "aws_iam_role_policy" "metrics" {
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
       Resource = [aws_cloudwatch_log_group.metrics[0].arn, "${aws_cloudwatch_log_group.metrics[0].arn}:log-stream:*"]
     }]
-  })
+  }) : null
+}
+
+resource "aws_iam_role_policy" "metrics" {
+  count  = local.create_task_role ? local.metrics_on : 0
+  name   = "emf-metrics"
+  role   = aws_iam_role.task[0].id
+  policy = local.metrics_policy_json
 }
 
 # ------------------------------------------------------------- dashboard
@@ -309,6 +314,11 @@ resource "aws_cloudwatch_metric_alarm" "cognito_outage" {
 output "dashboard_name" {
   description = "Name of the CloudWatch dashboard (null unless metrics = \"cloudwatch\")."
   value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "metrics_task_role_policy_json" {
+  description = "The collector's permissions (write EMF events to its log group; null unless metrics = \"cloudwatch\"). The module attaches them to the task role it creates; attach them to yours when you set task_role_arn."
+  value       = local.metrics_policy_json
 }
 
 output "dashboard_url" {

@@ -19,7 +19,7 @@ variable "tags" {
 }
 
 variable "create_ecs" {
-  description = "Create the ECS part (roles, log group, task definition, service, auto scaling). false creates only the queues, their policies and the alarms, e.g. when the worker runs elsewhere or for the moto test in scripts/check-deploy.sh."
+  description = "Create the ECS part (roles, log group, task definition, service, auto scaling). false creates only the queues, their policies and the alarms, e.g. when the worker runs elsewhere or for the moto test in deploy/check-deploy.sh."
   type        = bool
   default     = true
 }
@@ -28,6 +28,58 @@ variable "create_alarms" {
   description = "Create the CloudWatch alarms on DLQ depth and on the age of the oldest job."
   type        = bool
   default     = true
+}
+
+# --------------------------------------------------------------------- IAM
+
+variable "use_name_prefix" {
+  description = "Name the IAM roles and the operator policy with name_prefix (NAME-task-, NAME-execution-, NAME-operator- plus a unique suffix) instead of fixed names. IAM names are global to the account: turn this on to deploy the same name in two regions of one account. name must then be at most 27 characters (IAM allows 38 for a prefix, \"NAME-execution-\"; the provider refuses a longer one at plan)."
+  type        = bool
+  default     = false
+}
+
+variable "role_path" {
+  description = "IAM path of the roles and the operator policy, e.g. \"/workloads/\"."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7E]+/)?$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "role_path must start and end with '/' (\"/\" or \"/team/app/\"), at most 512 characters."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "ARN of a managed policy set as the permissions boundary of both roles (many organisations require one on every role). null: none. The boundary must allow what the roles need (task_role_policy_json, AmazonECSTaskExecutionRolePolicy, the secrets)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}
+
+variable "task_role_arn" {
+  description = "Bring your own task role: its ARN, and the module creates none. Attach the output task_role_policy_json to it (the module does not change a role it does not own); its trust policy must allow ecs-tasks.amazonaws.com."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.task_role_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.task_role_arn))
+    error_message = "task_role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/PATH/NAME)."
+  }
+}
+
+variable "execution_role_arn" {
+  description = "Bring your own execution role: its ARN, and the module creates none. It needs AmazonECSTaskExecutionRolePolicy (or the same permissions) and the output execution_role_policy_json (the worker's secrets)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.execution_role_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.execution_role_arn))
+    error_message = "execution_role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/PATH/NAME)."
+  }
 }
 
 # ------------------------------------------------------------------ queues
@@ -116,9 +168,66 @@ variable "operator_principal_arns" {
 }
 
 variable "restrict_send_to_listed_principals" {
-  description = "When producer_principal_arns is non-empty, add a Deny on sqs:SendMessage to the job queue for every principal not in producer_principal_arns or operator_principal_arns (an Allow alone does not stop same-account principals with broad IAM policies)."
+  description = "When producer_principal_arns or producer_source_arns is non-empty, add a Deny on sqs:SendMessage to the job queues for every request that comes from none of producer_principal_arns, operator_principal_arns and producer_source_arns (an Allow alone does not stop same-account principals with broad IAM policies)."
   type        = bool
   default     = true
+}
+
+variable "producer_source_arns" {
+  description = "AWS resources whose service may send jobs for them: SNS topic ARNs (an SQS subscription of the topic) and EventBridge rule ARNs (a rule with the queue as target). The queue policy allows sns.amazonaws.com / events.amazonaws.com to SendMessage when aws:SourceArn is one of these, and the allow-list deny exempts them (a service's request carries no aws:PrincipalArn, so it would be denied otherwise)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.producer_source_arns : can(regex("^arn:aws[a-z-]*:(sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+|events:[a-z0-9-]+:[0-9]{12}:rule/.+)$", a))])
+    error_message = "Each producer_source_arns entry must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC) or an EventBridge rule ARN (arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the queues (SSE-KMS instead of SSE-SQS) and the ledger table. The task role then gets kms:Decrypt and kms:GenerateDataKey on it through SQS/DynamoDB only, and operator_policy_json / producer_policy_json include them. The key policy must allow those principals (and sns.amazonaws.com / events.amazonaws.com for producer_source_arns). null: SSE-SQS and DynamoDB's AWS managed key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), not an alias: IAM policies match the key ARN."
+  }
+}
+
+variable "kms_data_key_reuse_period_seconds" {
+  description = "With kms_key_arn: how long SQS reuses a data key before calling KMS again (60 to 86400). Longer means fewer KMS requests."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.kms_data_key_reuse_period_seconds >= 60 && var.kms_data_key_reuse_period_seconds <= 86400
+    error_message = "kms_data_key_reuse_period_seconds must be from 60 to 86400."
+  }
+}
+
+variable "create_bulk_queue" {
+  description = "Create the bulk lane NAME-bulk (RESEND_BULK_QUEUE_URL): same SSE, retention and redrive to the DLQ as the job queue; the task role consumes it; scaling counts its backlog too; producers and operators may send to it."
+  type        = bool
+  default     = false
+}
+
+variable "create_ledger_table" {
+  description = "Create the DynamoDB ledger table NAME-ledger (COOLDOWN_TABLE): on demand, partition key pk (String), TTL on expires_at, encrypted (kms_key_arn or the AWS managed key). The task role gets dynamodb:GetItem, PutItem, UpdateItem and DeleteItem on this table only."
+  type        = bool
+  default     = false
+}
+
+variable "ledger_point_in_time_recovery" {
+  description = "Point-in-time recovery of the ledger table. The ledger holds only short-lived claims (TTL), so losing it costs at most duplicate codes within USER_COOLDOWN; turn off to save the backup charge."
+  type        = bool
+  default     = true
+}
+
+variable "ledger_deletion_protection" {
+  description = "Deletion protection of the ledger table."
+  type        = bool
+  default     = false
 }
 
 variable "create_operator_policy" {
@@ -174,8 +283,8 @@ variable "worker_concurrency" {
   default     = 16
 
   validation {
-    condition     = var.worker_concurrency >= 1 && var.worker_concurrency <= 1024 && floor(var.worker_concurrency) == var.worker_concurrency
-    error_message = "worker_concurrency must be a whole number from 1 to 1024."
+    condition     = var.worker_concurrency >= 1 && var.worker_concurrency <= 1000 && floor(var.worker_concurrency) == var.worker_concurrency
+    error_message = "worker_concurrency must be a whole number from 1 to 1000 (the worker refuses more and would crash-loop)."
   }
 }
 
@@ -257,17 +366,42 @@ variable "log_level" {
 }
 
 variable "extra_environment" {
-  description = "More worker environment variables from the contract (e.g. REQUEUE_DELAY, USER_COOLDOWN, RETRY_INITIAL_INTERVAL). Those the module sets itself, and COGNITO_CLIENT_SECRET (a secret never goes into plain environment), are refused."
+  description = "More worker environment variables from the contract that the module does not set itself: RETRY_INITIAL_INTERVAL, RETRY_MAX_INTERVAL, REQUEUE_DELAY, USER_COOLDOWN (Go durations such as \"30s\", \"1m30s\"; USER_COOLDOWN also \"0\") and COOLDOWN_TABLE (an existing ledger table; the task role then needs its item actions, see worker-iam-actions.json). Any other name is refused: a typo would be ignored by the worker, a module-managed name would be overridden, and secrets (COGNITO_CLIENT_SECRET, LOG_USER_HASH_KEY) belong in cognito_client_secret_arn / secrets."
   type        = map(string)
   default     = {}
 
   validation {
-    condition = length(setintersection(keys(var.extra_environment), [
-      "RESEND_QUEUE_URL", "RESEND_DLQ_URL", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET", "AWS_REGION",
-      "WORKER_CONCURRENCY", "COGNITO_MAX_RPS", "RETRY_MAX_ELAPSED", "MAX_RECEIVES", "SHUTDOWN_TIMEOUT",
-      "ADMIN_ADDR", "LOG_LEVEL", "LOG_FORMAT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    ])) == 0
-    error_message = "extra_environment must not set variables the module manages (queue URLs, client id, region, concurrency, rates, retry budget, MAX_RECEIVES, SHUTDOWN_TIMEOUT, ADMIN_ADDR, LOG_*), COGNITO_CLIENT_SECRET (use cognito_client_secret_arn) or AWS credentials (the task role provides them)."
+    condition     = length(setsubtract(keys(var.extra_environment), ["RETRY_INITIAL_INTERVAL", "RETRY_MAX_INTERVAL", "REQUEUE_DELAY", "USER_COOLDOWN", "COOLDOWN_TABLE"])) == 0
+    error_message = "extra_environment may set only RETRY_INITIAL_INTERVAL, RETRY_MAX_INTERVAL, REQUEUE_DELAY, USER_COOLDOWN and COOLDOWN_TABLE: the module sets the other contract variables from its own variables, and secrets go in cognito_client_secret_arn or secrets."
+  }
+
+  validation {
+    # Go's time.ParseDuration: a sequence of decimal numbers, each with a unit
+    # (ns, us, µs, ms, s, m, h); "0" alone is a duration too. A number without
+    # a unit ("30") is refused by the worker at start.
+    condition     = alltrue([for k, v in var.extra_environment : can(regex("^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$", v)) if k != "COOLDOWN_TABLE"])
+    error_message = "extra_environment durations (RETRY_INITIAL_INTERVAL, RETRY_MAX_INTERVAL, REQUEUE_DELAY, USER_COOLDOWN) must be Go durations with a unit, e.g. \"30s\", \"1m30s\", \"500ms\" (or \"0\")."
+  }
+
+  validation {
+    condition     = !contains(keys(var.extra_environment), "COOLDOWN_TABLE") || can(regex("^[A-Za-z0-9_.-]{3,255}$", lookup(var.extra_environment, "COOLDOWN_TABLE", "")))
+    error_message = "extra_environment COOLDOWN_TABLE must be a DynamoDB table name (3 to 255 letters, digits, '_', '-', '.')."
+  }
+}
+
+variable "secrets" {
+  description = "More worker variables injected from Secrets Manager or SSM Parameter Store at task start: NAME => valueFrom (a secret ARN, optionally with :JSON_KEY:VERSION_STAGE:VERSION_ID, or an SSM parameter ARN), e.g. LOG_USER_HASH_KEY. The execution role may read exactly these (plus the client secret); cognito_client_secret_kms_key_arn, if set, is the key it may decrypt them with."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.secrets) : can(regex("^[A-Z_][A-Z0-9_]*$", k))]) && !contains(keys(var.secrets), "COGNITO_CLIENT_SECRET")
+    error_message = "secrets names must be environment variable names (A-Z, 0-9, _); COGNITO_CLIENT_SECRET comes from cognito_client_secret_arn."
+  }
+
+  validation {
+    condition     = alltrue([for v in values(var.secrets) : can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:]+-[A-Za-z0-9]{6}(:[^:]*:[^:]*:[^:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$", v))])
+    error_message = "Each secrets value must be a full Secrets Manager secret ARN (with the 6-character suffix, optionally :JSON_KEY:VERSION_STAGE:VERSION_ID) or an SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
   }
 }
 
@@ -368,6 +502,44 @@ variable "wait_for_steady_state" {
   default     = false
 }
 
+variable "capacity_provider_strategy" {
+  description = "Capacity provider strategy of the service instead of launch type FARGATE, e.g. [{capacity_provider = \"FARGATE\", base = 1, weight = 1}, {capacity_provider = \"FARGATE_SPOT\", weight = 3}]. FARGATE_SPOT suits this worker: an interruption is a SIGTERM two minutes ahead, and the worker finishes or releases its jobs within SHUTDOWN_TIMEOUT. The module's cluster offers both; an existing cluster must have them. []: launch type FARGATE."
+  type = list(object({
+    capacity_provider = string
+    weight            = number
+    base              = optional(number, 0)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.capacity_provider_strategy : contains(["FARGATE", "FARGATE_SPOT"], s.capacity_provider) && s.weight >= 0 && s.base >= 0]) && length([for s in var.capacity_provider_strategy : s if s.base > 0]) <= 1
+    error_message = "capacity_provider_strategy entries must use FARGATE or FARGATE_SPOT with weight >= 0 and base >= 0, and at most one entry may have a base."
+  }
+
+  validation {
+    condition     = length(var.capacity_provider_strategy) == 0 || anytrue([for s in var.capacity_provider_strategy : s.weight > 0])
+    error_message = "capacity_provider_strategy needs at least one entry with a weight above 0."
+  }
+}
+
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarm names ECS watches during a deployment (the service's alarms block): one in ALARM fails the deployment and, with deployment_alarms_rollback, rolls it back. E.g. an alarm on resend_cognito_requests_total errors or on the DLQ. []: only the circuit breaker."
+  type        = list(string)
+  default     = []
+}
+
+variable "deployment_alarms_rollback" {
+  description = "Roll back a deployment that deployment_alarm_names failed."
+  type        = bool
+  default     = true
+}
+
+variable "ignore_task_definition_changes" {
+  description = "Let CI deploy new task definition revisions (aws ecs update-service --task-definition ...) without Terraform reverting them: the service ignores changes of its task_definition. Terraform still registers revisions when the module's inputs change; CI then picks them up. Changing this on an existing service moves it between two resource addresses (aws_ecs_service.worker and worker_ci): use a moved block or terraform state mv."
+  type        = bool
+  default     = false
+}
+
 # ----------------------------------------------------------------- scaling
 
 variable "min_tasks" {
@@ -438,8 +610,19 @@ variable "oldest_message_age_threshold_seconds" {
   }
 }
 
+variable "dlq_expiry_warning_seconds" {
+  description = "Alarm when the oldest dead-lettered job is within this many seconds of the DLQ's retention (dlq_message_retention_seconds), i.e. about to be deleted by SQS unreplayed. Default 3 days before."
+  type        = number
+  default     = 259200
+
+  validation {
+    condition     = var.dlq_expiry_warning_seconds >= 3600
+    error_message = "dlq_expiry_warning_seconds must be at least 3600 (an hour to replay)."
+  }
+}
+
 variable "alarm_actions" {
-  description = "ARNs notified when an alarm fires (SNS topics, etc.)."
+  description = "ARNs notified when an alarm fires (SNS topics, etc.). An SNS topic encrypted with KMS must use a customer managed key whose policy lets cloudwatch.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*): CloudWatch cannot publish to a topic under the AWS managed alias/aws/sns key. See examples/complete."
   type        = list(string)
   default     = []
 
@@ -450,7 +633,7 @@ variable "alarm_actions" {
 }
 
 variable "ok_actions" {
-  description = "ARNs notified when an alarm returns to OK."
+  description = "ARNs notified when an alarm returns to OK (e.g. the same topic, so on-call sees the all-clear). []: none."
   type        = list(string)
   default     = []
 

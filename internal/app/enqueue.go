@@ -25,10 +25,11 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func enqueueCommand(ctx context.Context, args []string, io IO) error {
 	fs := newFlagSet("enqueue", io.Stderr)
 	var usernames, metadata multiFlag
-	fs.Var(&usernames, "username", "username to resend a code to (repeatable)")
-	fs.Var(&metadata, "client-metadata", "k=v passed to Cognito's ClientMetadata (repeatable)")
-	file := fs.String("file", "", "read jobs from this file (- for stdin): one username or one job JSON a line")
-	cfg, err := config.Load(fs, args, io.Env, config.NeedQueues)
+	fs.Var(&usernames, "username", "`USER` to resend a code to (repeatable)")
+	fs.Var(&metadata, "client-metadata", "`K=V` passed to Cognito's ClientMetadata (repeatable)")
+	file := fs.String("file", "", "read jobs from `FILE` (- for stdin): one username or one job JSON a line; sent to RESEND_BULK_QUEUE_URL when it is set")
+	interactive := fs.Bool("interactive", false, "send --file's jobs to RESEND_QUEUE_URL even when RESEND_BULK_QUEUE_URL is set")
+	cfg, err := config.Load(fs, args, io.Env, config.NeedQueue)
 	if err != nil {
 		return err
 	}
@@ -43,44 +44,80 @@ func enqueueCommand(ctx context.Context, args []string, io IO) error {
 		}
 		meta[k] = v
 	}
-	var jobs []job.Job
-	var labels []string // where each job came from, for error lines
+	// --username jobs are a person's: the interactive queue. --file's are a
+	// backfill: the bulk queue when there is one.
+	direct := batch{queueURL: cfg.QueueURL}
 	for _, u := range usernames {
 		j := job.Job{Username: u}
 		if err := j.Validate(); err != nil {
 			return &config.Error{Name: "--username", Reason: err.Error()}
 		}
-		jobs, labels = append(jobs, j), append(labels, "--username "+strconv.Itoa(len(labels)+1))
+		direct.add(j, "--username "+strconv.Itoa(len(direct.jobs)+1))
+	}
+	fromFile := batch{queueURL: cfg.QueueURL}
+	if cfg.BulkQueueURL != "" && !*interactive {
+		fromFile.queueURL = cfg.BulkQueueURL
 	}
 	badLines := 0
 	if *file != "" {
-		fromFile, fileLabels, bad, err := readJobFile(*file, io)
+		jobs, labels, bad, err := readJobFile(*file, io)
 		if err != nil {
 			return err
 		}
-		jobs, labels, badLines = append(jobs, fromFile...), append(labels, fileLabels...), bad
-	}
-	for i := range jobs {
-		if len(meta) > 0 && jobs[i].ClientMetadata == nil {
-			jobs[i].ClientMetadata = meta
-		}
+		fromFile.jobs, fromFile.labels, badLines = jobs, labels, bad
 	}
 	awsCfg, err := loadAWS(ctx, io.Env, 4)
 	if err != nil {
 		return err
 	}
-	results, err := job.Enqueue(ctx, sqs.NewFromConfig(awsCfg), cfg.QueueURL, jobs...)
-	for i, r := range results {
-		if r.Err != nil {
-			fmt.Fprintf(io.Stderr, "%s: %v\n", labels[i], r.Err)
-			continue
+	api := sqs.NewFromConfig(awsCfg)
+	sent := 0
+	for _, b := range []*batch{&direct, &fromFile} {
+		for i := range b.jobs {
+			if len(meta) > 0 && b.jobs[i].ClientMetadata == nil {
+				b.jobs[i].ClientMetadata = meta
+			}
 		}
-		fmt.Fprintln(io.Stdout, r.MessageID)
+		n, berr := b.send(ctx, api, io)
+		sent += n
+		if err == nil {
+			err = berr
+		}
 	}
 	if err == nil && badLines > 0 {
-		err = fmt.Errorf("enqueue: %d bad lines not sent, %d jobs sent", badLines, len(jobs))
+		err = fmt.Errorf("enqueue: %d bad lines not sent, %d jobs sent", badLines, sent)
 	}
 	return err
+}
+
+// batch is jobs bound for one queue, with where each came from.
+type batch struct {
+	queueURL string
+	jobs     []job.Job
+	labels   []string // "--username 2", "line 7": for error lines
+}
+
+func (b *batch) add(j job.Job, label string) {
+	b.jobs, b.labels = append(b.jobs, j), append(b.labels, label)
+}
+
+// send enqueues the batch, printing each message id on stdout and each
+// failure on stderr; it returns how many were sent.
+func (b *batch) send(ctx context.Context, api job.SendAPI, io IO) (int, error) {
+	if len(b.jobs) == 0 {
+		return 0, nil
+	}
+	results, err := job.Enqueue(ctx, api, b.queueURL, b.jobs...)
+	sent := 0
+	for i, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(io.Stderr, "%s: %v\n", b.labels[i], r.Err)
+			continue
+		}
+		sent++
+		fmt.Fprintln(io.Stdout, r.MessageID)
+	}
+	return sent, err
 }
 
 // readJobFile reads one username or one job JSON object a line; blank lines

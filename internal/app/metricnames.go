@@ -1,9 +1,14 @@
 package app
 
 import (
+	"context"
 	"flag"
+	"io"
+	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"go.uber.org/zap"
 
 	"github.com/resend-worker/resend-worker/internal/config"
@@ -11,8 +16,9 @@ import (
 )
 
 // MetricFamilies lists every metric family `worker run` exports: it wires a
-// worker as runCommand does into a fresh registry (nothing is called: the
-// SDK clients connect lazily) and describes what was registered. Every
+// worker as runCommand does into a fresh registry (the start-up queue check
+// is answered by offlineAWS: nothing leaves the process) and describes what
+// was registered. Every
 // optional part is on (the bulk lane, the shared ledger table), so every
 // family is listed; settings this build does not know are ignored.
 func MetricFamilies() ([]metrics.Family, error) {
@@ -30,8 +36,31 @@ func MetricFamilies() ([]metrics.Family, error) {
 	}
 	rec := metrics.NewRecorder()
 	metrics.RegisterRuntime(rec)
-	if _, err := NewWorker(cfg, aws.Config{Region: "us-east-1"}, rec, zap.NewNop()); err != nil {
+	awsCfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("metricnames", "metricnames", ""),
+		HTTPClient:  offlineAWS{},
+	}
+	if _, err := NewWorker(context.Background(), cfg, awsCfg, rec, zap.NewNop()); err != nil {
 		return nil, err
 	}
 	return rec.Families()
+}
+
+// offlineAWS answers every AWS call in process: SQS GetQueueAttributes with
+// a MaximumMessageSize (NewWorker checks the queues), anything else with an
+// empty JSON object.
+type offlineAWS struct{}
+
+func (offlineAWS) Do(r *http.Request) (*http.Response, error) {
+	body := `{}`
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".GetQueueAttributes") {
+		body = `{"Attributes":{"MaximumMessageSize":"262144"}}`
+	}
+	return &http.Response{
+		StatusCode: http.StatusOK,
+		Header:     http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body:       io.NopCloser(strings.NewReader(body)),
+		Request:    r,
+	}, nil
 }

@@ -28,6 +28,7 @@ func replayCommand(ctx context.Context, args []string, io IO) error {
 	fs.Var(&codes, "error-code", "move only messages with this ErrorCode (repeatable)")
 	fs.Var(&olderThan, "older-than", "move only messages that failed before this (RFC 3339 time, or a duration ago such as 24h)")
 	fs.Var(&newerThan, "newer-than", "move only messages that failed after this (RFC 3339 time, or a duration ago)")
+	interactive := interactiveFlag(fs)
 	cfg, err := config.Load(fs, args, io.Env, config.NeedQueues)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func replayCommand(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
-	r := &dlq.Replayer{API: sqs.NewFromConfig(awsCfg), QueueURL: cfg.QueueURL, DLQURL: cfg.DLQURL}
+	r := &dlq.Replayer{API: sqs.NewFromConfig(awsCfg), QueueURL: sendQueue(cfg, !*interactive), DLQURL: cfg.DLQURL}
 	progress := newProgress(io.Stderr)
 	opts := dlq.ReplayOptions{
 		ErrorCodes: codes, OlderThan: olderThan.t, NewerThan: newerThan.t,
@@ -160,7 +161,7 @@ func dlqCommand(ctx context.Context, args []string, io IO) error {
 	}
 	fs := newFlagSet("dlq stats", io.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	cfg, err := config.Load(fs, args[1:], io.Env, config.NeedQueues)
+	cfg, err := config.Load(fs, args[1:], io.Env, config.NeedDLQ)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func (s *Server) updateConfig(u configUpdate) (Config, error) {
 //	GET    /_emu/calls                 → []Call
 //	GET    /_emu/deliveries[?username=] → []Delivery
 //	GET    /_emu/faults                → []Fault
-//	POST   /_emu/faults   (Fault)      → []Fault
+//	POST   /_emu/faults   (Fault)      → []Fault  ({"for":"60s","code":"InternalErrorException"}: an outage)
 //	DELETE /_emu/faults                → []Fault (empty)
 //	GET    /_emu/config                → Config
 //	POST   /_emu/config   (partial)    → Config

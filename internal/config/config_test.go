@@ -107,6 +107,8 @@ func TestLoadEach(t *testing.T) {
 		{"http queue URLs (LocalStack)", with(base(), "RESEND_QUEUE_URL", "http://localhost:4566/000000000000/jobs", "RESEND_DLQ_URL", "http://localhost:4566/000000000000/dlq"), nil,
 			func(c config.Config) bool { return c.QueueURL == "http://localhost:4566/000000000000/jobs" }},
 
+		{"RESEND_BULK_QUEUE_URL", with(base(), "RESEND_BULK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/bulk"), nil, func(c config.Config) bool { return c.BulkQueueURL == "https://sqs.us-east-1.amazonaws.com/1/bulk" }},
+		{"no RESEND_BULK_QUEUE_URL: one lane", base(), nil, func(c config.Config) bool { return c.BulkQueueURL == "" }},
 		{"flag overrides env", with(base(), "WORKER_CONCURRENCY", "4"), []string{"--concurrency", "7"}, func(c config.Config) bool { return c.Concurrency == 7 }},
 		{"flag sets what env lacks", base(), []string{"-max-rps=3"}, func(c config.Config) bool { return c.MaxRPS == 3 }},
 		{"flag durations", base(), []string{"--retry-max-elapsed=1m", "--requeue-delay=1s", "--user-cooldown=0s", "--shutdown-timeout=3s"},
@@ -174,6 +176,12 @@ func TestLoadInvalid(t *testing.T) {
 		{"queue URL a queue name", with(base(), "RESEND_QUEUE_URL", "resend-jobs"), nil, config.NeedQueues, "RESEND_QUEUE_URL"},
 		{"DLQ URL garbage", with(base(), "RESEND_DLQ_URL", "%zz"), nil, config.NeedAll, "RESEND_DLQ_URL"},
 		{"DLQ is the queue", with(base(), "RESEND_DLQ_URL", queueURL), nil, config.NeedAll, "RESEND_DLQ_URL"},
+		{"bulk queue garbage", with(base(), "RESEND_BULK_QUEUE_URL", "bulk"), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue FIFO", with(base(), "RESEND_BULK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/bulk.fifo"), nil, config.NeedQueues, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue is the queue", with(base(), "RESEND_BULK_QUEUE_URL", queueURL), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue is the DLQ", with(base(), "RESEND_BULK_QUEUE_URL", dlqURL), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk lane needs two slots", with(base(), "RESEND_BULK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/bulk", "WORKER_CONCURRENCY", "1"), nil, config.NeedAll, "WORKER_CONCURRENCY"},
+		{"flag bulk queue garbage names the flag", base(), []string{"--bulk-queue-url=nope"}, config.NeedAll, "--bulk-queue-url"},
 
 		{"run needs the queue", without(base(), "RESEND_QUEUE_URL"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
 		{"run needs the DLQ", without(base(), "RESEND_DLQ_URL"), nil, config.NeedAll, "RESEND_DLQ_URL"},
@@ -181,7 +189,23 @@ func TestLoadInvalid(t *testing.T) {
 		{"blank client id is missing", with(base(), "COGNITO_CLIENT_ID", "  "), nil, config.NeedAll, "COGNITO_CLIENT_ID"},
 		{"replay needs the queue", without(base(), "RESEND_QUEUE_URL", "COGNITO_CLIENT_ID"), nil, config.NeedQueues, "RESEND_QUEUE_URL"},
 		{"replay needs the DLQ", without(base(), "RESEND_DLQ_URL", "COGNITO_CLIENT_ID"), nil, config.NeedQueues, "RESEND_DLQ_URL"},
-		{"healthcheck still checks values", env{"LOG_LEVEL": "loud"}, nil, config.NeedNone, "LOG_LEVEL"},
+		{"healthcheck refuses run's flags", env{}, []string{"--concurrency=2"}, config.NeedNone, "flags"},
+		{"enqueue needs the queue", env{"RESEND_DLQ_URL": dlqURL}, nil, config.NeedQueue, "RESEND_QUEUE_URL"},
+		{"dlq needs the DLQ", env{"RESEND_QUEUE_URL": queueURL}, nil, config.NeedDLQ, "RESEND_DLQ_URL"},
+		{"FIFO queue", with(base(), "RESEND_QUEUE_URL", queueURL+".fifo"), nil, config.NeedAll, "RESEND_QUEUE_URL"},
+		{"FIFO DLQ", with(base(), "RESEND_DLQ_URL", dlqURL+".fifo"), nil, config.NeedAll, "RESEND_DLQ_URL"},
+		{"FIFO DLQ for dlq stats", env{"RESEND_DLQ_URL": dlqURL + ".fifo"}, nil, config.NeedDLQ, "RESEND_DLQ_URL"},
+		{"FIFO queue for enqueue", env{"RESEND_QUEUE_URL": queueURL + ".fifo"}, nil, config.NeedQueue, "RESEND_QUEUE_URL"},
+		{"FIFO bulk queue", with(base(), "RESEND_BULK_QUEUE_URL", queueURL+"-bulk.fifo"), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"FIFO bulk queue by flag", base(), []string{"--bulk-queue-url", queueURL + "-bulk.fifo"}, config.NeedQueues, "--bulk-queue-url"},
+		{"bulk queue garbage", with(base(), "RESEND_BULK_QUEUE_URL", "bulk"), nil, config.NeedQueue, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue is the job queue", with(base(), "RESEND_BULK_QUEUE_URL", queueURL), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"bulk queue is the DLQ", with(base(), "RESEND_BULK_QUEUE_URL", dlqURL), nil, config.NeedAll, "RESEND_BULK_QUEUE_URL"},
+		{"stray argument", base(), []string{"extra-arg"}, config.NeedAll, "arguments"},
+		{"stray argument after flags", base(), []string{"--concurrency=2", "extra"}, config.NeedAll, "arguments"},
+		{"stray argument for healthcheck", env{}, []string{"now"}, config.NeedNone, "arguments"},
+		{"run flag refused by replay", base(), []string{"--concurrency=2"}, config.NeedQueues, "flags"},
+		{"queue flag refused by dlq", base(), []string{"--queue-url", queueURL}, config.NeedDLQ, "flags"},
 
 		{"bad flag value", base(), []string{"--concurrency=lots"}, config.NeedAll, "--concurrency"},
 		{"bad flag duration", base(), []string{"--retry-max-elapsed", "soon"}, config.NeedAll, "--retry-max-elapsed"},
@@ -220,8 +244,15 @@ func TestLoadRequirements(t *testing.T) {
 		req  config.Requirement
 	}{
 		{"healthcheck needs nothing", env{}, config.NeedNone},
+		{"healthcheck reads no run setting", env{"LOG_LEVEL": "loud", "RESEND_QUEUE_URL": "q.fifo"}, config.NeedNone},
 		{"replay needs no client id", without(base(), "COGNITO_CLIENT_ID"), config.NeedQueues},
+		{"replay reads no run setting", with(without(base(), "COGNITO_CLIENT_ID"), "WORKER_CONCURRENCY", "lots"), config.NeedQueues},
+		{"enqueue needs only the queue", env{"RESEND_QUEUE_URL": queueURL}, config.NeedQueue},
+		{"enqueue ignores a bad DLQ", env{"RESEND_QUEUE_URL": queueURL, "RESEND_DLQ_URL": "x.fifo"}, config.NeedQueue},
+		{"dlq needs only the DLQ", env{"RESEND_DLQ_URL": dlqURL}, config.NeedDLQ},
+		{"dlq ignores a bad queue", env{"RESEND_DLQ_URL": dlqURL, "RESEND_QUEUE_URL": "x.fifo", "COGNITO_MAX_RPS": "0"}, config.NeedDLQ},
 		{"run with everything", base(), config.NeedAll},
+		{"run with a bulk queue", with(base(), "RESEND_BULK_QUEUE_URL", queueURL+"-bulk"), config.NeedAll},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,13 +266,107 @@ func TestLoadRequirements(t *testing.T) {
 // TestLoadCallerFlags: the caller's own flags live beside the settings.
 func TestLoadCallerFlags(t *testing.T) {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	dry := fs.Bool("dry-run", false, "")
-	c, err := config.Load(fs, []string{"--dry-run", "--concurrency=2", "extra"}, base().lookup, config.NeedQueues)
+	c, err := config.Load(fs, []string{"--dry-run", "--queue-url", queueURL + "-2"}, base().lookup, config.NeedQueues)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !*dry || c.Concurrency != 2 || fs.NArg() != 1 || fs.Arg(0) != "extra" {
-		t.Fatalf("dry-run %v, concurrency %d, args %v", *dry, c.Concurrency, fs.Args())
+	if !*dry || c.QueueURL != queueURL+"-2" || c.DLQURL != dlqURL {
+		t.Fatalf("dry-run %v, config %+v", *dry, c)
+	}
+}
+
+// TestLoadReadsOnlyWhatItUses: a subcommand leaves the settings it does not
+// use at their defaults, whatever the environment says.
+func TestLoadReadsOnlyWhatItUses(t *testing.T) {
+	e := with(base(), "WORKER_CONCURRENCY", "3", "RESEND_BULK_QUEUE_URL", queueURL+"-bulk")
+	c, err := load(e, nil, config.NeedDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default()
+	want.DLQURL = dlqURL
+	if c != want {
+		t.Fatalf("dlq read %+v\nwant %+v", c, want)
+	}
+	if c, err = load(e, nil, config.NeedQueue); err != nil || c.QueueURL != queueURL || c.BulkQueueURL != queueURL+"-bulk" || c.DLQURL != "" || c.Concurrency != config.DefaultConcurrency {
+		t.Fatalf("enqueue read %+v, %v", c, err)
+	}
+}
+
+// TestLoadHelp: -h, -help and --help return the usage text: the caller's
+// flags and every setting the subcommand uses, each with its variable and
+// default; nothing else.
+func TestLoadHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help", "--h"} {
+		fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+		fs.Int("max", 0, "move at most `N` messages")
+		_, err := config.Load(fs, []string{arg}, env{}.lookup, config.NeedQueues)
+		var h *config.Help
+		if !errors.As(err, &h) {
+			t.Fatalf("%s: err = %v, want *config.Help", arg, err)
+		}
+		if errors.Is(err, config.ErrUsage) {
+			t.Errorf("%s: help is not a configuration error", arg)
+		}
+		for _, want := range []string{
+			"  --max N\n        move at most N messages (default 0)\n",
+			"  RESEND_QUEUE_URL, --queue-url URL\n",
+			"(required)",
+			"  RESEND_BULK_QUEUE_URL, --bulk-queue-url URL\n",
+			"(default empty)",
+		} {
+			if !strings.Contains(h.Usage, want) {
+				t.Errorf("%s: usage lacks %q:\n%s", arg, want, h.Usage)
+			}
+		}
+		if strings.Contains(h.Usage, "WORKER_CONCURRENCY") {
+			t.Errorf("replay's usage offers run's settings:\n%s", h.Usage)
+		}
+	}
+}
+
+// TestLoadHelpRun: run's usage shows every setting of the contract with its
+// default as the contract writes it.
+func TestLoadHelpRun(t *testing.T) {
+	_, err := config.Load(flag.NewFlagSet("run", flag.ContinueOnError), []string{"--help"}, base().lookup, config.NeedAll)
+	var h *config.Help
+	if !errors.As(err, &h) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{
+		"RESEND_QUEUE_URL, --queue-url URL", "RESEND_DLQ_URL, --dlq-url URL", "COGNITO_CLIENT_ID, --client-id ID",
+		"  COGNITO_CLIENT_SECRET\n", "RESEND_BULK_QUEUE_URL, --bulk-queue-url URL",
+		"WORKER_CONCURRENCY, --concurrency N", "(default 16)", "COGNITO_MAX_RPS, --max-rps N", "(default 20)",
+		"RETRY_INITIAL_INTERVAL, --retry-initial-interval DURATION", "(default 200ms)",
+		"RETRY_MAX_INTERVAL, --retry-max-interval DURATION", "(default 5s)",
+		"RETRY_MAX_ELAPSED, --retry-max-elapsed DURATION", "(default 20s)",
+		"REQUEUE_DELAY, --requeue-delay DURATION", "(default 30s)", "capped at 15m",
+		"MAX_RECEIVES, --max-receives N", "(default 5)",
+		"USER_COOLDOWN, --user-cooldown DURATION", "(default 60s)",
+		"SHUTDOWN_TIMEOUT, --shutdown-timeout DURATION",
+		"ADMIN_ADDR, --admin-addr ADDR", "(default :9090)",
+		"LOG_LEVEL, --log-level LEVEL", "(default info)", "LOG_FORMAT, --log-format FORMAT", "(default json)",
+	} {
+		if !strings.Contains(h.Usage, want) {
+			t.Errorf("usage lacks %q", want)
+		}
+	}
+	if strings.Contains(h.Usage, "client-1") {
+		t.Errorf("usage shows the environment's values, not the defaults")
+	}
+	if t.Failed() {
+		t.Log(h.Usage)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		200 * time.Millisecond: "200ms", 5 * time.Second: "5s", 60 * time.Second: "60s", 90 * time.Second: "90s",
+		15 * time.Minute: "15m", 0: "0s", 1500 * time.Millisecond: "1.5s",
+	} {
+		if got := config.FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

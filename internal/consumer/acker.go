@@ -35,11 +35,12 @@ type acker struct {
 	in      chan ackOp
 	stopped chan struct{}
 	flushed chan bool
+	alive   func() // liveness: called at least every AliveEvery while run loops
 }
 
 func newAcker(api SQSAPI, queueURL string, interval time.Duration, log *zap.Logger) *acker {
 	return &acker{api: api, queueURL: queueURL, interval: interval, log: log,
-		in: make(chan ackOp, 1024), stopped: make(chan struct{}), flushed: make(chan bool, 1)}
+		in: make(chan ackOp, 1024), stopped: make(chan struct{}), flushed: make(chan bool, 1), alive: func() {}}
 }
 
 func (a *acker) delete(m *Message) {
@@ -91,8 +92,12 @@ func (a *acker) run(ctx context.Context) {
 			timerC = timer.C
 		}
 	}
+	tick := time.NewTicker(AliveEvery)
+	defer tick.Stop()
 	for {
 		select {
+		case <-tick.C:
+			a.alive()
 		case op := <-a.in:
 			add(op)
 			// A full batch goes out at once; what fails waits for the

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"go.uber.org/zap"
+
+	"github.com/resend-worker/resend-worker/internal/config"
 )
 
 // SQSAPI is the part of the SQS client the consumer uses.
@@ -73,7 +75,8 @@ type Observer interface {
 type Config struct {
 	QueueURL string // required
 
-	// Concurrency is the most messages held at once; default 16.
+	// Concurrency is the most messages held at once; default
+	// config.DefaultConcurrency.
 	Concurrency int
 	// Receivers is the most long-poll loops; default ceil(Concurrency/10), at
 	// most 8. The consumer runs one and adds more, up to Receivers, while
@@ -84,10 +87,11 @@ type Config struct {
 	// WaitTime is the long-poll wait; default 20s.
 	WaitTime time.Duration
 	// VisibilityTimeout is asked for on each receive and renewed by the
-	// heartbeat while a job runs; default 30s, at least 2s.
+	// heartbeat while a job runs; default config.VisibilityTimeout, at least 2s.
 	VisibilityTimeout time.Duration
 	// ShutdownTimeout bounds the stop after ctx ends: in-flight jobs get most
-	// of it, the final flush of deletes and releases the rest; default 20s.
+	// of it, the final flush of deletes and releases the rest; default
+	// config.DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// FlushInterval is the longest a delete or visibility change waits to fill
 	// a batch of 10; default 200ms.
@@ -97,6 +101,21 @@ type Config struct {
 	// number held (jobs in flight and slots other receivers hold). Below 1,
 	// the receiver waits for jobs to end; with nothing held it counts as 1.
 	ReceiveLimit func(inflight int) int
+	// ReceiveGate, if set, is called before each receive (before its slots
+	// are reserved) and the receive waits until it returns; an error (ctx
+	// ended) ends the receive loop. The worker holds receives with it while
+	// Cognito is down, so that no long poll is open then.
+	ReceiveGate func(ctx context.Context) error
+	// Alive, if set, is called by each of the consumer's loops ("receiver",
+	// "acker", "heartbeat") while it runs: by the acker and the heartbeat at
+	// least every AliveEvery, by a receiver on each turn of its loop and
+	// while it waits (at most a long poll and a call timeout apart). A loop
+	// silent for much longer is stuck (the /healthz liveness check).
+	Alive func(loop string)
+	// Slots, if set, is the share of a pool of slots this consumer holds its
+	// messages in, shared with another consumer (Lanes); Concurrency is then
+	// the share's Cap. Default: Concurrency slots of its own.
+	Slots *Slots
 
 	Logger   *zap.Logger // default: no logs
 	Observer Observer    // default: none
@@ -105,7 +124,7 @@ type Config struct {
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	if c.Concurrency <= 0 {
-		c.Concurrency = 16
+		c.Concurrency = config.DefaultConcurrency
 	}
 	if c.Receivers <= 0 {
 		c.Receivers = min((c.Concurrency+maxBatch-1)/maxBatch, 8)
@@ -114,11 +133,11 @@ func (c Config) WithDefaults() Config {
 		c.WaitTime = 20 * time.Second
 	}
 	if c.VisibilityTimeout <= 0 {
-		c.VisibilityTimeout = 30 * time.Second
+		c.VisibilityTimeout = config.VisibilityTimeout
 	}
 	c.VisibilityTimeout = max(c.VisibilityTimeout, 2*time.Second)
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 20 * time.Second
+		c.ShutdownTimeout = config.DefaultShutdownTimeout
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = 200 * time.Millisecond
@@ -151,26 +170,35 @@ type Consumer struct {
 	handler Handler
 	log     *zap.Logger
 
-	slots     chan struct{} // one token per job that may be held
-	inflight  atomic.Int64  // jobs started and not finished
-	reserveMu sync.Mutex    // one receiver fills its batch at a time
-	startMu   sync.Mutex    // guards stopping against jobs starting
-	stopping  bool          // ctx ended: messages received now are released
-	freed     chan struct{} // a job ended (a slot is free)
-	loops     atomic.Int64  // receive loops running
+	slots     *Slots       // one slot per message held
+	inflight  atomic.Int64 // jobs started and not finished
+	reserveMu sync.Mutex   // one receiver fills its batch at a time
+	startMu   sync.Mutex   // guards stopping against jobs starting
+	stopping  bool         // ctx ended: messages received now are released
+	loops     atomic.Int64 // receive loops running
 	acks      *acker
 	beat      *heartbeat
 }
 
 // New returns a Consumer of cfg.QueueURL that hands messages to h.
 func New(api SQSAPI, h Handler, cfg Config) (*Consumer, error) {
+	if cfg.Slots != nil {
+		cfg.Concurrency = cfg.Slots.Cap()
+	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1)}
+	c := &Consumer{cfg: cfg, api: api, handler: h, log: cfg.Logger, slots: cfg.Slots}
+	if c.slots == nil {
+		c.slots = newSlots(cfg.Concurrency)
+	}
 	c.acks = newAcker(api, cfg.QueueURL, cfg.FlushInterval, cfg.Logger)
 	c.beat = newHeartbeat(c.acks, cfg.VisibilityTimeout)
+	if cfg.Alive != nil {
+		c.acks.alive = func() { cfg.Alive("acker") }
+		c.beat.alive = func() { cfg.Alive("heartbeat") }
+	}
 	return c, nil
 }
 
@@ -182,7 +210,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	deadline := c.cfg.ShutdownTimeout
 	flushReserve := min(deadline/4, 3*time.Second)
 
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobCtx, cancelJobs := context.WithCancel(WithStopping(context.WithoutCancel(ctx), ctx.Done()))
 	defer cancelJobs()
 	ackCtx, cancelAcks := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAcks()
@@ -272,6 +300,10 @@ func (c *Consumer) dropLoop() bool {
 func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, jobs *sync.WaitGroup, wait time.Duration) (dropped bool) {
 	failures := newReceiveBackoff()
 	for {
+		c.alive()
+		if err := c.gate(ctx); err != nil {
+			return false
+		}
 		n, ok := c.reserve(ctx)
 		if !ok {
 			return false
@@ -298,7 +330,7 @@ func (c *Consumer) receiveLoop(ctx, recvCtx, jobCtx context.Context, receivers, 
 		polled := wait > 0
 		wait = c.cfg.WaitTime
 		switch {
-		case len(msgs) == maxBatch && cap(c.slots)-len(c.slots) >= maxBatch && ctx.Err() == nil:
+		case len(msgs) == c.slots.batch && c.slots.room() >= c.slots.batch && ctx.Err() == nil:
 			if c.addLoop() {
 				c.startReceiver(ctx, recvCtx, jobCtx, receivers, jobs, wait)
 			}
@@ -333,18 +365,14 @@ func (c *Consumer) start(msgs []*Message, jobCtx context.Context, jobs *sync.Wai
 		go func() {
 			defer jobs.Done()
 			c.process(jobCtx, m)
-			c.unreserve(1)
-			select {
-			case c.freed <- struct{}{}:
-			default:
-			}
+			c.unreserve(1) // wakes a receiver waiting for a slot
 		}()
 	}
 	return true
 }
 
 // reserve takes the slots for one receive: a full batch when it can. The
-// batch is maxBatch, or less if ReceiveLimit allows less with nothing in
+// batch is maxBatch (with Lanes, the share's), or less if ReceiveLimit allows less with nothing in
 // flight, or the pool is smaller; it reserves at most ReceiveLimit(held),
 // held being the jobs in flight and the slots other receivers hold, and the
 // free slots, and waits for jobs to end while the pool still holds enough
@@ -366,21 +394,15 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 	n := 0
 	for {
 		inflight := int(c.inflight.Load())
-		held := len(c.slots) - n                         // jobs, and slots other receivers hold for theirs
+		held := c.slots.heldNow() - n                    // jobs, and slots other receivers hold for theirs
 		hold := min(max(limit(0), 1), c.cfg.Concurrency) // the most the pool should hold
-		batch := min(hold, maxBatch)
-		room := min(limit(held), maxBatch)
+		batch := min(hold, c.slots.batch)
+		room := min(limit(held), c.slots.batch)
 		if held == 0 && n == 0 {
 			room = max(room, 1)
 		}
-	take:
-		for n < room {
-			select {
-			case c.slots <- struct{}{}:
-				n++
-			default:
-				break take
-			}
+		for n < room && c.slots.take() {
+			n++
 		}
 		// Below a full batch, wait for more while the pool still holds a
 		// batch's worth of jobs; when the limiter, not the pool, bounds what
@@ -400,8 +422,9 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 		if tick == nil {
 			tick = time.NewTicker(50 * time.Millisecond)
 		}
+		c.alive()
 		select {
-		case <-c.freed:
+		case <-c.slots.freed:
 		case <-tick.C:
 		case <-ctx.Done():
 			tick.Stop()
@@ -411,11 +434,7 @@ func (c *Consumer) reserve(ctx context.Context) (int, bool) {
 	}
 }
 
-func (c *Consumer) unreserve(n int) {
-	for i := 0; i < n; i++ {
-		<-c.slots
-	}
-}
+func (c *Consumer) unreserve(n int) { c.slots.give(n) }
 
 func (c *Consumer) receive(ctx context.Context, n int, wait time.Duration) ([]*Message, error) {
 	// SQS answers a long poll within its wait; a connection that stalls

@@ -25,6 +25,7 @@ type heartbeat struct {
 	callMu   sync.Mutex
 	mu       sync.Mutex
 	inflight map[string]*tracked // by receipt handle
+	alive    func()              // liveness: called on each tick
 }
 
 type tracked struct {
@@ -33,7 +34,7 @@ type tracked struct {
 }
 
 func newHeartbeat(acks *acker, visibility time.Duration) *heartbeat {
-	return &heartbeat{acks: acks, visibility: visibility, inflight: map[string]*tracked{}}
+	return &heartbeat{acks: acks, visibility: visibility, inflight: map[string]*tracked{}, alive: func() {}}
 }
 
 func (h *heartbeat) track(m *Message) {
@@ -64,6 +65,7 @@ func (h *heartbeat) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			h.alive()
 			h.extend(ctx, time.Now())
 		}
 	}

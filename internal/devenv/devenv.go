@@ -27,7 +27,7 @@ import (
 const Region = "us-east-1"
 
 // ErrNoMoto means moto_server is not installed.
-var ErrNoMoto = errors.New("moto_server not found on PATH (pip install 'moto[server]')")
+var ErrNoMoto = errors.New("moto_server not found on PATH nor in the module's .venv (`bash scripts/moto.sh`, run by make demo/test, installs it there)")
 
 // Moto is a running moto_server.
 type Moto struct {
@@ -39,9 +39,9 @@ type Moto struct {
 // StartMoto starts moto_server on a free loopback port and waits until it
 // answers (it takes about 3 s).
 func StartMoto(ctx context.Context) (*Moto, error) {
-	bin, err := exec.LookPath("moto_server")
+	bin, err := MotoPath()
 	if err != nil {
-		return nil, ErrNoMoto
+		return nil, err
 	}
 	port, err := FreePort()
 	if err != nil {

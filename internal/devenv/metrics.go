@@ -15,8 +15,25 @@ import (
 var metricLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$`)
 
 // ScrapeMetrics reads a worker's /metrics at addr (host:port) into
-// "name{labels}" → value.
-func ScrapeMetrics(addr string) (map[string]float64, error) {
+// "name{labels}" → value, with the lane label summed away: the totals over
+// the interactive and bulk lanes, under the names they had before lanes
+// (resend_jobs_total{outcome="resent"}, resend_inflight_jobs).
+func ScrapeMetrics(addr string) (map[string]float64, error) { return scrape(addr, true) }
+
+// ScrapeLanes reads a worker's /metrics with the lane label kept, e.g.
+// resend_jobs_total{lane="bulk",outcome="resent"}.
+func ScrapeLanes(addr string) (map[string]float64, error) { return scrape(addr, false) }
+
+// laneLabel is the lane label and the comma that joins it to the next.
+var laneLabel = regexp.MustCompile(`lane="[^"]*",?`)
+
+// withoutLane is a "name{labels}" key without its lane label.
+func withoutLane(key string) string {
+	key = strings.Replace(laneLabel.ReplaceAllString(key, ""), ",}", "}", 1)
+	return strings.TrimSuffix(key, "{}")
+}
+
+func scrape(addr string, foldLanes bool) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
@@ -33,7 +50,11 @@ func ScrapeMetrics(addr string) (map[string]float64, error) {
 	for sc.Scan() {
 		if m := metricLine.FindStringSubmatch(sc.Text()); m != nil {
 			v, _ := strconv.ParseFloat(m[2], 64)
-			out[m[1]] = v
+			key := m[1]
+			if foldLanes {
+				key = withoutLane(key)
+			}
+			out[key] += v
 		}
 	}
 	return out, sc.Err()

@@ -26,6 +26,9 @@ const (
 	AttrAttempts        = "Attempts"
 	AttrReceiveCount    = "ReceiveCount"
 	AttrReplayCount     = "ReplayCount"
+	// AttrSourceQueue is the lane a job was dead-lettered from, interactive
+	// or bulk; written only when the worker runs a bulk lane.
+	AttrSourceQueue = "SourceQueue"
 
 	// MaxAttributes is SQS's limit of message attributes per message.
 	MaxAttributes = 10
@@ -34,7 +37,7 @@ const (
 )
 
 // FailureAttributes are the attributes dead-lettering adds and replay removes.
-var FailureAttributes = []string{AttrErrorCode, AttrErrorMessage, AttrFailureKind, AttrSourceMessageID, AttrFailedAt, AttrAttempts, AttrReceiveCount}
+var FailureAttributes = []string{AttrErrorCode, AttrErrorMessage, AttrFailureKind, AttrSourceMessageID, AttrFailedAt, AttrAttempts, AttrReceiveCount, AttrSourceQueue}
 
 // Kind is the contract's FailureKind.
 type Kind string
@@ -53,8 +56,9 @@ type Failure struct {
 	Kind            Kind
 	SourceMessageID string
 	FailedAt        time.Time
-	Attempts        int // Cognito calls in the receive that dead-lettered the job
-	ReceiveCount    int // SQS's ApproximateReceiveCount then
+	Attempts        int    // Cognito calls in the receive that dead-lettered the job
+	ReceiveCount    int    // SQS's ApproximateReceiveCount then
+	SourceQueue     string // the lane (interactive, bulk); "" writes no SourceQueue
 }
 
 // SendAPI is the SQS call the Writer needs.
@@ -84,7 +88,7 @@ func (w *Writer) Write(ctx context.Context, body string, original map[string]typ
 }
 
 // Attributes builds the dead-lettered message's attributes: the contract's
-// seven, then original ones while the total stays within MaxAttributes
+// seven (and SourceQueue with a bulk lane), then original ones while the total stays within MaxAttributes
 // (ReplayCount first, so replay's loop guard survives; then by name).
 func Attributes(original map[string]types.MessageAttributeValue, f Failure) map[string]types.MessageAttributeValue {
 	code := sqsText(f.ErrorCode)
@@ -97,6 +101,9 @@ func Attributes(original map[string]types.MessageAttributeValue, f Failure) map[
 		AttrFailedAt:        stringAttr(f.FailedAt.UTC().Format(time.RFC3339)),
 		AttrAttempts:        NumberAttr(f.Attempts),
 		AttrReceiveCount:    NumberAttr(f.ReceiveCount),
+	}
+	if f.SourceQueue != "" {
+		attrs[AttrSourceQueue] = stringAttr(f.SourceQueue)
 	}
 	names := make([]string, 0, len(original))
 	for name := range original {

@@ -71,12 +71,12 @@ func TestAttributesContract(t *testing.T) {
 	}
 	// The package's list is the contract's.
 	for _, name := range dlq.FailureAttributes {
-		if _, ok := want[name]; !ok {
+		if _, ok := want[name]; !ok && name != dlq.AttrSourceQueue { // SourceQueue: only with a bulk lane
 			t.Errorf("FailureAttributes has %q, not a contract attribute", name)
 		}
 	}
-	if len(dlq.FailureAttributes) != 7 {
-		t.Errorf("FailureAttributes has %d names, want 7", len(dlq.FailureAttributes))
+	if len(dlq.FailureAttributes) != 8 {
+		t.Errorf("FailureAttributes has %d names, want 8", len(dlq.FailureAttributes))
 	}
 }
 
@@ -264,7 +264,7 @@ func FuzzAttributes(f *testing.F) {
 		}
 		attrs := dlq.Attributes(original, dlq.Failure{
 			ErrorCode: code, ErrorMessage: msg, Kind: kinds[int(kind)%len(kinds)], SourceMessageID: id,
-			FailedAt: time.Unix(0, unix), Attempts: attempts, ReceiveCount: receives,
+			FailedAt: time.Unix(0, unix), Attempts: attempts, ReceiveCount: receives, SourceQueue: "bulk",
 		})
 		if len(attrs) > dlq.MaxAttributes {
 			t.Fatalf("%d attributes", len(attrs))

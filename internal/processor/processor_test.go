@@ -3,19 +3,25 @@ package processor
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/resend-worker/resend-worker/internal/breaker"
 	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/cooldown"
 	"github.com/resend-worker/resend-worker/internal/dlq"
+	"github.com/resend-worker/resend-worker/internal/ratelimit"
 	"github.com/resend-worker/resend-worker/internal/redact"
 	"github.com/resend-worker/resend-worker/internal/resend"
 	"github.com/resend-worker/resend-worker/internal/retry"
@@ -58,14 +64,36 @@ func (f *fakeDLQ) Write(_ context.Context, body string, _ map[string]types.Messa
 	return nil
 }
 
+// fakeLimiter lets every call start and counts the results reported.
 type fakeLimiter struct {
-	mu                   sync.Mutex
-	throttled, succeeded int
+	mu                           sync.Mutex
+	started                      int
+	throttled, succeeded, failed int
 }
 
-func (l *fakeLimiter) Wait(ctx context.Context) error { return ctx.Err() }
-func (l *fakeLimiter) Throttled()                     { l.mu.Lock(); l.throttled++; l.mu.Unlock() }
-func (l *fakeLimiter) Succeeded()                     { l.mu.Lock(); l.succeeded++; l.mu.Unlock() }
+func (l *fakeLimiter) Acquire(ctx context.Context) (func(ratelimit.Result), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.started++
+	l.mu.Unlock()
+	var once sync.Once
+	return func(r ratelimit.Result) {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			switch r {
+			case ratelimit.Succeeded:
+				l.succeeded++
+			case ratelimit.Throttled:
+				l.throttled++
+			default:
+				l.failed++
+			}
+		})
+	}, nil
+}
 
 // instantTimer fires at once and moves the fake clock by the wait.
 type instantTimer struct {
@@ -199,11 +227,16 @@ func TestHandle(t *testing.T) {
 	}
 }
 
-func TestThrottleSlowsTheLimiter(t *testing.T) {
-	r := newRig(fail(resend.ThrottledClass, "TooManyRequestsException", "Rate exceeded"), ok)
+// TestLimiterToldEveryResult: every call the limiter let start reports its
+// result, errors included.
+func TestLimiterToldEveryResult(t *testing.T) {
+	r := newRig(fail(resend.ThrottledClass, "TooManyRequestsException", "Rate exceeded"),
+		fail(resend.TransientClass, "InternalErrorException", "boom"),
+		fail(resend.TransientClass, "ConnectionError", "refused"), ok)
 	r.p.Handle(context.Background(), msg(aliceJob, 1))
-	if r.limiter.throttled != 1 || r.limiter.succeeded != 1 {
-		t.Errorf("limiter told throttled %d, succeeded %d; want 1 and 1", r.limiter.throttled, r.limiter.succeeded)
+	l := r.limiter
+	if l.started != 4 || l.throttled != 1 || l.failed != 2 || l.succeeded != 1 {
+		t.Errorf("limiter: %d started, told throttled %d, failed %d, succeeded %d; want 4, 1, 2, 1", l.started, l.throttled, l.failed, l.succeeded)
 	}
 }
 
@@ -251,5 +284,171 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	}
 	if m := r.dlq.failures[0].ErrorMessage; strings.Contains(m, "alice") || strings.Contains(m, "sekret") {
 		t.Errorf("ErrorMessage %q not scrubbed", m)
+	}
+}
+
+func TestEvidence(t *testing.T) {
+	tests := []struct {
+		err  error
+		want breaker.Evidence
+	}{
+		{nil, breaker.Up},
+		{&resend.Error{Class: resend.PermanentClass, Code: "UserNotFoundException"}, breaker.Up},
+		{&resend.Error{Class: resend.TransientClass, Code: "InternalErrorException"}, breaker.Down},
+		{&resend.Error{Class: resend.TransientClass, Code: "HTTP503"}, breaker.Down},
+		{&resend.Error{Class: resend.TransientClass, Code: "RequestTimeout"}, breaker.Down},
+		{&resend.Error{Class: resend.TransientClass, Code: "ConnectionError"}, breaker.Down},
+		{&resend.Error{Class: resend.ThrottledClass, Code: "TooManyRequestsException"}, breaker.Neutral},
+		{&resend.Error{Class: resend.TransientClass, Code: "UnexpectedLambdaException"}, breaker.Neutral},
+		{&resend.Error{Class: resend.TransientClass, Code: "Cancelled"}, breaker.Neutral},
+		{context.Canceled, breaker.Neutral},
+		// An unknown code in a 503 answer is a 5xx all the same.
+		{&resend.Error{Class: resend.TransientClass, Code: "ServiceUnavailableException", Err: statusErr(503)}, breaker.Down},
+		{&resend.Error{Class: resend.TransientClass, Code: "SomethingNew", Err: statusErr(400)}, breaker.Neutral},
+	}
+	for _, tt := range tests {
+		if got := Evidence(tt.err); got != tt.want {
+			t.Errorf("Evidence(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// statusErr is the SDK's error for an HTTP answer with status.
+func statusErr(status int) error {
+	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: errors.New("api error")}}
+}
+
+// trippedBreaker is a breaker already judging Cognito down.
+func trippedBreaker(t *testing.T, cfg breaker.Config) *breaker.Breaker {
+	t.Helper()
+	b := breaker.New(cfg)
+	for i := 0; i < 10; i++ {
+		p, _ := b.Allow(context.Background())
+		b.Report(p, breaker.Result{Evidence: breaker.Down, Code: "InternalErrorException", Job: fmt.Sprint(i)})
+	}
+	if !b.Down() {
+		t.Fatal("breaker not down")
+	}
+	return b
+}
+
+func repeatScript(f func() (resend.Outcome, error), n int, then func() (resend.Outcome, error)) []func() (resend.Outcome, error) {
+	out := make([]func() (resend.Outcome, error), 0, n+1)
+	for i := 0; i < n; i++ {
+		out = append(out, f)
+	}
+	return append(out, then)
+}
+
+// TestOutageHoldsTheJob: while Cognito is down a job on its last receive is
+// held in process, probing, past its retry budget, and sent once Cognito is
+// back: not dead-lettered, not requeued.
+func TestOutageHoldsTheJob(t *testing.T) {
+	r := newRig(repeatScript(fail(resend.TransientClass, "InternalErrorException", "boom"), 20, ok)...)
+	b := trippedBreaker(t, breaker.Config{ProbeInterval: time.Millisecond, MaxProbeInterval: 2 * time.Millisecond, CloseAfter: 1})
+	r.p.breaker = b
+	got := r.p.Handle(context.Background(), msg(aliceJob, 3)) // MAX_RECEIVES is 3
+	if got != (consumer.Delete{}) || len(r.dlq.failures) != 0 || r.sender.calls != 21 {
+		t.Fatalf("action %#v, dead-lettered %d, calls %d; want Delete, 0, 21", got, len(r.dlq.failures), r.sender.calls)
+	}
+	if b.Down() {
+		t.Error("breaker still down after a successful probe")
+	}
+	if n := r.logs.FilterMessage("cognito attempt failed").Len(); n != 20 {
+		t.Errorf("%d debug lines for failed attempts, want 20", n)
+	}
+}
+
+// TestOutageStopReleasesHeldJob: while down and before a probe is due, a job
+// makes no call; the stop releases it at once (visible again), with no
+// verdict.
+func TestOutageStopReleasesHeldJob(t *testing.T) {
+	r := newRig(ok)
+	r.p.breaker = trippedBreaker(t, breaker.Config{ProbeInterval: time.Hour})
+	stop := make(chan struct{})
+	ctx := consumer.WithStopping(context.Background(), stop)
+	done := make(chan consumer.Action, 1)
+	go func() { done <- r.p.Handle(ctx, msg(aliceJob, 1)) }()
+	select {
+	case a := <-done:
+		t.Fatalf("job finished while Cognito is down and no probe is due: %#v", a)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(stop)
+	select {
+	case a := <-done:
+		if a != (consumer.Retry{}) || r.sender.calls != 0 || len(r.dlq.failures) != 0 {
+			t.Fatalf("action %#v, calls %d, dead-lettered %d; want Retry{} (at once), 0, 0", a, r.sender.calls, len(r.dlq.failures))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("held job not released by the stop")
+	}
+	if n := r.logs.FilterField(zap.String("released", "shutdown")).Len(); n != 1 {
+		t.Errorf("%d job lines with released=shutdown, want 1", n)
+	}
+}
+
+// blockingSender answers only when told, after the call has started.
+type blockingSender struct {
+	started chan struct{}
+	answer  chan func() (resend.Outcome, error)
+}
+
+func (s *blockingSender) Send(ctx context.Context, _ job.Job) (resend.Outcome, error) {
+	close(s.started)
+	select {
+	case f := <-s.answer:
+		return f()
+	case <-ctx.Done():
+		return 0, &resend.Error{Class: resend.TransientClass, Code: "Cancelled", Err: ctx.Err()}
+	}
+}
+
+// TestCallOnTheWireFinishesAtStop: the stop does not cancel a call already
+// made; its answer decides the job (a success deletes it, a permanent error
+// dead-letters it).
+func TestCallOnTheWireFinishesAtStop(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func() (resend.Outcome, error)
+		want   consumer.Action
+		dlq    int
+	}{
+		{"success", ok, consumer.Delete{}, 0},
+		{"permanent", fail(resend.PermanentClass, "UserNotFoundException", "no"), consumer.Delete{}, 1},
+		{"transient", fail(resend.TransientClass, "InternalErrorException", "boom"), consumer.Retry{}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(ok)
+			s := &blockingSender{started: make(chan struct{}), answer: make(chan func() (resend.Outcome, error), 1)}
+			r.p.sender = s
+			stop := make(chan struct{})
+			done := make(chan consumer.Action, 1)
+			go func() { done <- r.p.Handle(consumer.WithStopping(context.Background(), stop), msg(aliceJob, 1)) }()
+			<-s.started
+			close(stop)
+			s.answer <- tc.answer
+			if a := <-done; a != tc.want || len(r.dlq.failures) != tc.dlq {
+				t.Fatalf("action %#v, dead-lettered %d; want %#v, %d", a, len(r.dlq.failures), tc.want, tc.dlq)
+			}
+		})
+	}
+}
+
+// TestHoldLimitReleases: a job throttled without end is let go before SQS's
+// 12 h visibility ceiling (here a short MaxHold): released, not
+// dead-lettered.
+func TestHoldLimitReleases(t *testing.T) {
+	r := newRig(fail(resend.ThrottledClass, "TooManyRequestsException", "Rate exceeded"))
+	r.p.cfg.MaxHold = 30 * time.Millisecond
+	m := msg(aliceJob, 5)
+	m.ReceivedAt = time.Now()
+	got := r.p.Handle(context.Background(), m)
+	if got != (consumer.Retry{}) || len(r.dlq.failures) != 0 || r.sender.calls == 0 {
+		t.Fatalf("action %#v, dead-lettered %d, calls %d; want Retry{}, 0, some", got, len(r.dlq.failures), r.sender.calls)
+	}
+	if n := r.logs.FilterField(zap.String("released", "hold_limit")).Len(); n != 1 {
+		t.Errorf("%d job lines with released=hold_limit, want 1", n)
 	}
 }

@@ -8,8 +8,10 @@
 //
 //   - A throttle cuts once per round trip: only the throttle of a call that
 //     started after the last cut is a new signal (calls already on their way
-//     when the rate was cut say nothing about the new rate). CutInterval is
-//     the fallback for callers that do not report every call.
+//     when the rate was cut say nothing about the new rate). Each call's
+//     token (Acquire) carries its place in the order of starts, and every
+//     call reports its result through it, errors included, so this is exact.
+//     CutInterval is the fallback for callers that report without a token.
 //   - The cut is measured: by the share of the calls since the last cut that
 //     succeeded, at most Decrease and at least MaxCut. A process far above
 //     its share (starting at twice the quota, or three processes each at the
@@ -28,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/resend-worker/resend-worker/internal/config"
 )
 
 // Config tunes the adaptation.
@@ -78,7 +82,7 @@ func Tuned(max float64) Config {
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	if c.Max <= 0 {
-		c.Max = 20
+		c.Max = config.DefaultMaxRPS
 	}
 	if c.Min <= 0 {
 		c.Min = math.Max(c.Max/50, 0.1)
@@ -127,7 +131,34 @@ func New(cfg Config) *Limiter {
 	return l
 }
 
-// Wait blocks until a call may start or ctx ends.
+// Wait blocks until a call may start or ctx ends. It is for callers that
+// report without a token (Throttled, Succeeded): their reports are matched to
+// starts by order, and CutInterval stands in for the calls that never report.
+// Acquire is exact.
+func (l *Limiter) Wait(ctx context.Context) error {
+	_, err := l.start(ctx)
+	return err
+}
+
+// Acquire blocks until a call may start or ctx ends, like Wait, and returns
+// the call's report function (its token): call it with the call's result,
+// whatever the result
+// (Failed for any answer but a success or a throttle, and for a call that was
+// not made after all), so that the limiter knows which reports are of calls
+// that started after its last cut. This is aws-sdk-go-v2's retry adaptive
+// mode's GetAttemptToken, for the rate instead of a retry quota.
+// Only the first report of a token counts.
+func (l *Limiter) Acquire(ctx context.Context) (report func(Result), err error) {
+	seq, err := l.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &token{l: l, seq: seq}
+	return t.report, nil
+}
+
+// start waits for the call's turn and counts it as issued, returning its
+// sequence number.
 //
 // Callers wait their turn before they reserve a token, one at a time: were
 // every waiter to hold a reservation of the token bucket, those made before a
@@ -135,21 +166,61 @@ func New(cfg Config) *Limiter {
 // they ran up would then be repaid at the new, slower rate (a stall of
 // seconds). With one reservation outstanding a change of rate takes effect
 // from the next call.
-func (l *Limiter) Wait(ctx context.Context) error {
+func (l *Limiter) start(ctx context.Context) (uint64, error) {
 	select {
 	case l.turn <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	err := l.lim.Wait(ctx)
 	<-l.turn
 	if err != nil {
-		return err
+		return 0, err
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.issued++
-	l.mu.Unlock()
-	return nil
+	return l.issued, nil
+}
+
+// Result is what a call the limiter let start came to.
+type Result int
+
+const (
+	// Succeeded: Cognito did what was asked (or answered that there was
+	// nothing to do). It raises the rate.
+	Succeeded Result = iota
+	// Throttled: TooManyRequestsException. It cuts the rate.
+	Throttled
+	// Failed: any other answer, or no call after all. It changes nothing
+	// but keeps the limiter's count of reports exact.
+	Failed
+)
+
+// token is one started call, from Acquire.
+type token struct {
+	l    *Limiter
+	seq  uint64 // its place in the order of starts
+	once sync.Once
+}
+
+// report tells the limiter what the call came to, once.
+func (t *token) report(r Result) {
+	t.once.Do(func() {
+		l := t.l
+		l.mu.Lock()
+		l.reported++
+		fresh := t.seq > l.cutIssued
+		switch r {
+		case Succeeded:
+			l.succeededLocked(fresh)
+			return
+		case Throttled:
+			l.throttledLocked(fresh)
+			return
+		}
+		l.mu.Unlock()
+	})
 }
 
 // Rate is the rate in force, in calls per second.
@@ -159,18 +230,25 @@ func (l *Limiter) Rate() float64 {
 	return l.current
 }
 
-// fresh counts a report and says whether it is of a call that started after
-// the last cut.
+// fresh counts a report without a token and says whether it is of a call
+// that started after the last cut, taking reports to come in the order the
+// calls started.
 func (l *Limiter) fresh() bool {
 	l.reported++
 	return l.issued > l.cutIssued && l.reported > l.cutIssued
 }
 
-// Throttled cuts the rate, once per round trip (or CutInterval).
+// Throttled reports a throttle without a token: it cuts the rate, once per
+// round trip (or CutInterval).
 func (l *Limiter) Throttled() {
 	l.mu.Lock()
+	l.throttledLocked(l.fresh())
+}
+
+// throttledLocked cuts the rate for a throttle, fresh if its call started
+// after the last cut; it is called with l.mu held and releases it.
+func (l *Limiter) throttledLocked(fresh bool) {
 	now := l.cfg.Now()
-	fresh := l.fresh()
 	if fresh {
 		l.throttled++
 	}
@@ -194,12 +272,18 @@ func (l *Limiter) Throttled() {
 	l.notify()
 }
 
-// Succeeded raises the rate by inc/current, so that a second of calls at the
-// current rate raises it by inc: Increase, or more while below the level
-// last found sustainable (closing the gap with time constant Recovery).
+// Succeeded reports a success without a token. It raises the rate by
+// inc/current, so that a second of calls at the current rate raises it by
+// inc: Increase, or more while below the level last found sustainable
+// (closing the gap with time constant Recovery).
 func (l *Limiter) Succeeded() {
 	l.mu.Lock()
-	if l.fresh() {
+	l.succeededLocked(l.fresh())
+}
+
+// succeededLocked is Succeeded's work, with l.mu held; it releases it.
+func (l *Limiter) succeededLocked(fresh bool) {
+	if fresh {
 		l.ok++
 	}
 	if l.current >= l.cfg.Max {

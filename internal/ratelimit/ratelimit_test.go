@@ -207,3 +207,67 @@ func TestLimiterConcurrent(t *testing.T) {
 		t.Errorf("last OnChange %v outside [1, 50]", last)
 	}
 }
+
+// TestTokenFreshness: with tokens, a throttle cuts once per round trip
+// however the calls in between ended: throttles of calls that started before
+// the cut are ignored, and the first throttle of a call started after it
+// cuts at once (no CutInterval wait), even when many calls in between failed
+// with other errors (which, unreported, used to shift the count).
+func TestTokenFreshness(t *testing.T) {
+	clk := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := ratelimit.New(ratelimit.Config{Max: 1000, Decrease: 0.5, MaxCut: 0.5, CutInterval: time.Hour, Now: clk.Now})
+	acquire := func(n int) []func(ratelimit.Result) {
+		out := make([]func(ratelimit.Result), n)
+		for i := range out {
+			tok, err := l.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = tok
+		}
+		return out
+	}
+	before := acquire(6)
+	before[0](ratelimit.Throttled) // cut 1: 1000 → 500
+	if !near(l.Rate(), 500) {
+		t.Fatalf("rate %v after the first throttle, want 500", l.Rate())
+	}
+	before[1](ratelimit.Throttled) // started before the cut: ignored
+	for _, tok := range before[2:] {
+		tok(ratelimit.Failed)
+	}
+	after := acquire(20)
+	for _, tok := range after[:19] {
+		tok(ratelimit.Failed) // 5xx, timeouts: no effect on the rate
+	}
+	if !near(l.Rate(), 500) {
+		t.Fatalf("rate %v after stale throttles and failures, want 500", l.Rate())
+	}
+	after[19](ratelimit.Throttled) // a fresh throttle: cut 2 at once
+	if !near(l.Rate(), 250) {
+		t.Fatalf("rate %v after a fresh throttle, want 250", l.Rate())
+	}
+	after[19](ratelimit.Throttled) // a second report of a token does nothing
+	if !near(l.Rate(), 250) {
+		t.Fatalf("rate %v after a repeated report, want 250", l.Rate())
+	}
+}
+
+// TestTokenSucceededRaises: a success reported with a token raises the rate
+// as Succeeded does.
+func TestTokenSucceededRaises(t *testing.T) {
+	clk := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := ratelimit.New(ratelimit.Config{Max: 10, Min: 2, Decrease: 0.5, Increase: 1, CutInterval: time.Second, Now: clk.Now})
+	tok, _ := l.Acquire(context.Background())
+	tok(ratelimit.Throttled)
+	tok, _ = l.Acquire(context.Background())
+	tok(ratelimit.Succeeded)
+	if !near(l.Rate(), 5.2) {
+		t.Fatalf("rate %v, want 5.2", l.Rate())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if tok, err := l.Acquire(ctx); tok != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Acquire with a cancelled ctx = %v, %v", tok != nil, err)
+	}
+}

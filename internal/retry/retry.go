@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/resend-worker/resend-worker/internal/config"
 )
 
 // Class is how a failed attempt should be retried.
@@ -29,13 +31,13 @@ const (
 )
 
 // MaxRequeueDelay caps RequeueDelay.
-const MaxRequeueDelay = 15 * time.Minute
+const MaxRequeueDelay = config.MaxRequeueDelay
 
 // Policy bounds the in-process retries of one receive of a job.
 type Policy struct {
-	InitialInterval time.Duration // first backoff; default 200ms
-	MaxInterval     time.Duration // largest single backoff; default 5s
-	MaxElapsed      time.Duration // budget for all attempts of one receive; default 20s
+	InitialInterval time.Duration // first backoff; default config.DefaultRetryInitialInterval
+	MaxInterval     time.Duration // largest single backoff; default config.DefaultRetryMaxInterval
+	MaxElapsed      time.Duration // budget for all attempts of one receive; default config.DefaultRetryMaxElapsed
 	// RandomizationFactor spreads each wait over [w(1-f), w(1+f)], capped at
 	// MaxInterval; default 0.5.
 	RandomizationFactor float64
@@ -44,13 +46,13 @@ type Policy struct {
 // WithDefaults fills unset fields.
 func (p Policy) WithDefaults() Policy {
 	if p.InitialInterval <= 0 {
-		p.InitialInterval = 200 * time.Millisecond
+		p.InitialInterval = config.DefaultRetryInitialInterval
 	}
 	if p.MaxInterval <= 0 {
-		p.MaxInterval = 5 * time.Second
+		p.MaxInterval = config.DefaultRetryMaxInterval
 	}
 	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = 20 * time.Second
+		p.MaxElapsed = config.DefaultRetryMaxElapsed
 	}
 	if p.RandomizationFactor == 0 {
 		p.RandomizationFactor = 0.5

@@ -2,6 +2,11 @@
 // moto_server for SQS (one per test binary, on a free port) and the Cognito
 // stand-in. Without moto_server a test skips, unless RESEND_REQUIRE_INTEGRATION=1
 // (set by CI), where it fails.
+//
+// It is not a test package and does not import testing (which would add the
+// test flags to any binary importing it): its helpers take a T, which
+// *testing.T and *testing.B satisfy. Starting and stopping processes, and
+// everything the demo and the benchmark share, lives in internal/devenv.
 package testenv
 
 import (
@@ -11,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,11 +31,20 @@ const RequireEnv = "RESEND_REQUIRE_INTEGRATION"
 // Region is the region every test client and worker uses.
 const Region = devenv.Region
 
+// T is the part of T this package uses.
+type T interface {
+	Helper()
+	Name() string
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+}
+
 // Required reports whether integration tests must run.
 func Required() bool { return os.Getenv(RequireEnv) == "1" }
 
 // Unavailable skips t, or fails it when integration tests are required.
-func Unavailable(t testing.TB, format string, args ...any) {
+func Unavailable(t T, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
 	if Required() {
@@ -53,7 +66,7 @@ var (
 
 // StartMoto returns the moto_server of this test binary, starting it on first
 // use. Call Shutdown from TestMain to stop it.
-func StartMoto(t testing.TB) *Moto {
+func StartMoto(t T) *Moto {
 	t.Helper()
 	motoOnce.Do(func() {
 		m, err := devenv.StartMoto(context.Background())
@@ -76,7 +89,7 @@ var queueSeq atomic.Int64
 
 // Queues creates a fresh job queue and DLQ for one test (unique names: tests
 // never share queues, so no reset is needed).
-func (m *Moto) Queues(t testing.TB) (queueURL, dlqURL string) {
+func (m *Moto) Queues(t T) (queueURL, dlqURL string) {
 	t.Helper()
 	name := strings.NewReplacer("/", "-", " ", "-", "_", "-").Replace(t.Name())
 	if len(name) > 40 {
@@ -87,7 +100,7 @@ func (m *Moto) Queues(t testing.TB) (queueURL, dlqURL string) {
 }
 
 // CreateQueue creates a standard queue.
-func (m *Moto) CreateQueue(t testing.TB, name string) string {
+func (m *Moto) CreateQueue(t T, name string) string {
 	t.Helper()
 	url, err := m.Moto.CreateQueue(context.Background(), name)
 	if err != nil {
@@ -97,7 +110,7 @@ func (m *Moto) CreateQueue(t testing.TB, name string) string {
 }
 
 // QueueCounts reads a queue's counts (exact on moto).
-func (m *Moto) QueueCounts(t testing.TB, url string) devenv.Counts {
+func (m *Moto) QueueCounts(t T, url string) devenv.Counts {
 	t.Helper()
 	c, err := m.Moto.QueueCounts(context.Background(), url)
 	if err != nil {
@@ -107,7 +120,7 @@ func (m *Moto) QueueCounts(t testing.TB, url string) devenv.Counts {
 }
 
 // Send sends raw bodies to a queue and returns their message ids.
-func (m *Moto) Send(t testing.TB, url string, bodies ...string) []string {
+func (m *Moto) Send(t T, url string, bodies ...string) []string {
 	t.Helper()
 	ids := make([]string, 0, len(bodies))
 	for _, b := range bodies {
@@ -122,7 +135,7 @@ func (m *Moto) Send(t testing.TB, url string, bodies ...string) []string {
 
 // Drain receives every visible message of a queue (leaving them in flight
 // for a minute) and returns them.
-func (m *Moto) Drain(t testing.TB, url string) []types.Message {
+func (m *Moto) Drain(t T, url string) []types.Message {
 	t.Helper()
 	var all []types.Message
 	for {
@@ -146,7 +159,7 @@ func FreePort() (int, error) { return devenv.FreePort() }
 
 // Eventually polls cond every interval until it is true or timeout passes,
 // then fails t with what.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+func Eventually(t T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

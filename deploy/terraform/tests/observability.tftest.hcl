@@ -15,7 +15,7 @@ mock_provider "aws" {
     defaults = { partition = "aws" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { id = "eu-west-1", name = "eu-west-1" }
   }
   mock_data "aws_caller_identity" {
     defaults = { account_id = "123456789012" }
@@ -146,6 +146,7 @@ run "cloudwatch" {
   assert {
     condition = (
       aws_iam_role_policy.metrics[0].role == aws_iam_role.task[0].id &&
+      aws_iam_role_policy.metrics[0].policy == output.metrics_task_role_policy_json &&
       length(jsondecode(aws_iam_role_policy.metrics[0].policy).Statement) == 1 &&
       toset(jsondecode(aws_iam_role_policy.metrics[0].policy).Statement[0].Action) == toset(["logs:CreateLogStream", "logs:PutLogEvents"]) &&
       jsondecode(aws_iam_role_policy.metrics[0].policy).Statement[0].Effect == "Allow" &&
@@ -258,6 +259,17 @@ run "cloudwatch" {
   assert {
     condition     = contains(output.alarm_arns, aws_cloudwatch_metric_alarm.throttled_share[0].arn) && contains(output.alarm_arns, aws_cloudwatch_metric_alarm.cognito_outage[0].arn) && length(output.alarm_arns) == length(distinct(output.alarm_arns))
     error_message = "alarm_arns must list the two metrics alarms too."
+  }
+}
+
+run "cloudwatch_with_your_own_task_role" {
+  variables {
+    metrics       = "cloudwatch"
+    task_role_arn = "arn:aws:iam::123456789012:role/own-task-role"
+  }
+  assert {
+    condition     = length(aws_iam_role_policy.metrics) == 0 && jsondecode(output.metrics_task_role_policy_json).Statement[0].Action == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    error_message = "With task_role_arn the module attaches nothing and outputs the collector's policy to attach."
   }
 }
 

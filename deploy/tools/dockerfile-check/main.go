@@ -1,5 +1,5 @@
 // Command dockerfile-check checks the Dockerfile and .dockerignore without a
-// Docker engine (scripts/check-deploy.sh runs it):
+// Docker engine (deploy/check-deploy.sh runs it):
 //
 //   - parses the Dockerfile with BuildKit's own parser and runs BuildKit's
 //     lint rules (those of `docker build --check`); any warning fails;
@@ -179,13 +179,15 @@ func checkBuilder(base, worker, emu *instructions.Stage, expand func(string) str
 		return
 	}
 	img := expand(base.BaseName)
-	m := regexp.MustCompile(`^golang:(\d+)\.(\d+)`).FindStringSubmatch(img)
+	m := regexp.MustCompile(`^golang:(\d+\.\d+(?:\.\d+)?)(?:[-@]|$)`).FindStringSubmatch(img)
 	if m == nil {
-		fail("build-base must start FROM golang:MAJOR.MINOR, got %q", img)
-	} else if g := regexp.MustCompile(`(?m)^go (\d+)\.(\d+)`).FindStringSubmatch(goMod); g != nil {
-		if atoi(m[1])*1000+atoi(m[2]) < atoi(g[1])*1000+atoi(g[2]) {
-			fail("builder image %s is older than go.mod's go %s.%s", img, g[1], g[2])
-		}
+		fail("build-base must start FROM golang:VERSION, got %q", img)
+	} else if want := goModVersion(goMod); want == "" {
+		fail("go.mod has no go directive")
+	} else if m[1] != want {
+		// The golang images set GOTOOLCHAIN=local: an older patch release
+		// cannot build the module, a newer one is not what go.mod asks for.
+		fail("builder image %s must be golang:%s, the version go.mod requires", img, want)
 	}
 	w := runLines(worker)
 	for _, want := range []string{"CGO_ENABLED=0", "go build", "-trimpath", "-s -w", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "./cmd/worker"} {
@@ -206,12 +208,16 @@ func checkBuilder(base, worker, emu *instructions.Stage, expand func(string) str
 	}
 }
 
-func atoi(s string) int {
-	n := 0
-	for _, r := range s {
-		n = n*10 + int(r-'0')
+// goModVersion is the Go version go.mod requires: its toolchain directive
+// (go1.X.Y) when present, else its go directive.
+func goModVersion(goMod string) string {
+	if t := regexp.MustCompile(`(?m)^toolchain go(\d+\.\d+(?:\.\d+)?)\s*$`).FindStringSubmatch(goMod); t != nil {
+		return t[1]
 	}
-	return n
+	if g := regexp.MustCompile(`(?m)^go (\d+\.\d+(?:\.\d+)?)\s*$`).FindStringSubmatch(goMod); g != nil {
+		return g[1]
+	}
+	return ""
 }
 
 func checkRuntime(s *instructions.Stage, expand func(string) string, base, entry string, health, cmd []string, port string) {

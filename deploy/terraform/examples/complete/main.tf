@@ -11,7 +11,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0, < 6.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }
@@ -34,9 +34,56 @@ data "aws_secretsmanager_secret" "cognito_client" {
   name = var.cognito_client_secret_name
 }
 
+# The alarm topic is encrypted with a customer managed key whose policy lets
+# CloudWatch use it. The AWS managed key alias/aws/sns would silently drop
+# every alarm: its key policy cannot be changed to admit
+# cloudwatch.amazonaws.com. (Or leave the topic unencrypted.)
+data "aws_caller_identity" "current" {}
+
+data "aws_iam_policy_document" "alarm_key" {
+  statement {
+    sid       = "AccountAdministersTheKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  description         = "resend-worker ${var.environment} alarm topic"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.alarm_key.json
+}
+
+resource "aws_kms_alias" "alarms" {
+  name          = "alias/resend-worker-${var.environment}-alarms"
+  target_key_id = aws_kms_key.alarms.key_id
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "resend-worker-${var.environment}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
 }
 
 resource "aws_sns_topic_subscription" "alarms_email" {
@@ -102,12 +149,26 @@ module "resend_worker" {
   security_group_ids = [aws_security_group.worker.id]
 
   # Scaling: 60 s of acceptable delay x ~5 jobs/s per task = 300 jobs per task.
+  # One on-demand task always, the rest mostly on Spot (the worker drains on
+  # SIGTERM, so an interruption loses nothing).
   min_tasks               = 1
   max_tasks               = 5
   target_backlog_per_task = 300
+  capacity_provider_strategy = [
+    { capacity_provider = "FARGATE", base = 1, weight = 1 },
+    { capacity_provider = "FARGATE_SPOT", weight = 3 },
+  ]
+
+  # One code per request across the fleet; a bulk lane for replays and backfills.
+  create_ledger_table = true
+  create_bulk_queue   = true
+
+  # IAM names that do not collide when the same environment runs in a second region.
+  use_name_prefix = true
 
   # Who may send jobs; operators replay the DLQ.
   producer_principal_arns = var.producer_role_arns
+  producer_source_arns    = var.producer_source_arns
   operator_principal_arns = var.operator_role_arns
   create_operator_policy  = true
 

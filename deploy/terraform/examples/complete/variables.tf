@@ -47,6 +47,12 @@ variable "producer_role_arns" {
   type        = list(string)
 }
 
+variable "producer_source_arns" {
+  description = "SNS topics / EventBridge rules that deliver jobs to the queue."
+  type        = list(string)
+  default     = []
+}
+
 variable "operator_role_arns" {
   description = "Roles of the operators who replay the DLQ."
   type        = list(string)

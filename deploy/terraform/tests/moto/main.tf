@@ -1,4 +1,5 @@
-# Test root for scripts/check-deploy.sh: applies the module's queue part
+# Test root for deploy/check-deploy.sh: applies the module's queue part
+# (queues, bulk lane, ledger table, alarms)
 # (create_ecs = false) to a local moto_server and outputs what it expects, so
 # verify.py can compare it with what moto holds. Never used against AWS.
 
@@ -8,7 +9,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0, < 6.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 
@@ -38,6 +39,7 @@ provider "aws" {
 
   endpoints {
     sqs        = var.endpoint
+    dynamodb   = var.endpoint
     cloudwatch = var.endpoint
     iam        = var.endpoint
     sts        = var.endpoint
@@ -55,6 +57,8 @@ locals {
     operator                      = "arn:aws:iam::123456789012:role/oncall"
     alarm_action                  = "arn:aws:sns:us-east-1:123456789012:resend-alarms"
     oldest_age_threshold          = 600
+    producer_source               = "arn:aws:sns:us-east-1:123456789012:signups"
+    dlq_expiry_warning_seconds    = 86400
   }
 }
 
@@ -76,7 +80,14 @@ module "queues" {
   operator_principal_arns = [local.expected.operator]
   create_operator_policy  = true
 
+  producer_source_arns = [local.expected.producer_source]
+
+  create_bulk_queue             = true
+  create_ledger_table           = true
+  ledger_point_in_time_recovery = true
+
   create_alarms                        = true
+  dlq_expiry_warning_seconds           = local.expected.dlq_expiry_warning_seconds
   alarm_actions                        = [local.expected.alarm_action]
   oldest_message_age_threshold_seconds = local.expected.oldest_age_threshold
 

@@ -3,17 +3,19 @@
 # that need neither a Docker engine nor an AWS account. See deploy/README.md,
 # "What is not checked here".
 #
-#   bash scripts/check-deploy.sh            (from anywhere; `make check-deploy`)
+#   bash deploy/check-deploy.sh            (from anywhere; `make check-deploy`)
 #
-# Needs: terraform (>= 1.7), the AWS provider 5.x in a local plugin mirror
-# (found with `find /`, or TF_PLUGIN_MIRROR=/dir/that/holds/registry.terraform.io),
-# docker-compose (installed with apt-get when missing and running as root),
-# python3 with PyYAML and boto3, moto_server, the aws CLI, go.
-# It writes only to a temporary directory and stops every process it started.
+# Needs: terraform (>= 1.7), the AWS provider (>= 5.100, < 7.0) in a local
+# plugin mirror (TF_PLUGIN_MIRROR=/dir/that/holds/registry.terraform.io, else
+# the first of a few known places, see find_mirror), docker-compose or the
+# Docker Compose v2 plugin, python3 with PyYAML and boto3, moto_server, the aws
+# CLI, go. It installs nothing (a missing tool fails its check, saying what to
+# install), writes only to a temporary directory and stops every process it
+# started.
 # CHECK_DEPLOY_VERBOSE=1 shows the output of passing checks too.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) # deploy/..
 cd "$ROOT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/check-deploy.XXXXXX")
 PIDFILE="$WORK/pids" # every background process of this run, one pid a line
@@ -91,16 +93,25 @@ check_tf_fmt() {
   terraform fmt -check -recursive -diff deploy/terraform
 }
 
+# The plugin mirror: TF_PLUGIN_MIRROR, else the first known place that holds
+# an AWS provider build for this platform. The places are Terraform's own
+# implied local mirror directories plus /opt/tf-plugins (this project's CI
+# image); nothing walks the filesystem.
 find_mirror() {
+  local platform dir
+  platform="$(go env GOOS 2>/dev/null || echo linux)_$(go env GOARCH 2>/dev/null || echo amd64)"
   if [ -n "${TF_PLUGIN_MIRROR:-}" ]; then
     echo "$TF_PLUGIN_MIRROR"
     return
   fi
-  local bin
-  bin=$(find / \( -path /proc -o -path /sys -o -path /dev -o -path "$WORK" \) -prune -o \
-    -name 'terraform-provider-aws_*' -path '*/registry.terraform.io/hashicorp/aws/5.*' -print 2>/dev/null | sort | tail -n 1)
-  [ -n "$bin" ] || return 1
-  echo "${bin%%/registry.terraform.io/*}"
+  for dir in /opt/tf-plugins "$HOME/.terraform.d/plugins" "${XDG_DATA_HOME:-$HOME/.local/share}/terraform/plugins" \
+    /usr/local/share/terraform/plugins /usr/share/terraform/plugins; do
+    if compgen -G "$dir/registry.terraform.io/hashicorp/aws/*/$platform/terraform-provider-aws_*" >/dev/null; then
+      echo "$dir"
+      return
+    fi
+  done
+  return 1
 }
 
 tf_init() { # DIR [init args...]
@@ -110,7 +121,7 @@ tf_init() { # DIR [init args...]
 }
 
 check_tf_validate() {
-  MIRROR=$(find_mirror) || die "no AWS provider 5.x plugin mirror found (find / -name 'terraform-provider-aws_*'); set TF_PLUGIN_MIRROR to the directory that holds registry.terraform.io"
+  MIRROR=$(find_mirror) || die "no AWS provider plugin mirror in the known places (see find_mirror in deploy/check-deploy.sh): set TF_PLUGIN_MIRROR to the directory that holds registry.terraform.io/hashicorp/aws"
   echo "provider mirror: $MIRROR"
   rm -rf "$TF_COPY"
   mkdir -p "$TF_COPY"
@@ -128,6 +139,24 @@ check_tf_test() {
   TF_DATA_DIR="$TF_COPY/.terraform" terraform -chdir="$TF_COPY" test -no-color
 }
 
+# The messages a user sees for invalid values: one `terraform console` with
+# every value wrong at once, then deploy/checks/tf_messages.py looks for each
+# expected message in its output.
+check_tf_validation_messages() {
+  [ -d "$TF_COPY/.terraform" ] || die "terraform init of the module failed earlier"
+  local out="$WORK/validation.txt"
+  echo 'var.name' | TF_DATA_DIR="$TF_COPY/.terraform" terraform -chdir="$TF_COPY" console \
+    -var worker_concurrency=1001 \
+    -var 'extra_environment={REQUEUE_DELY = "30s", REQUEUE_DELAY = "30"}' \
+    -var role_path=workloads \
+    -var kms_key_arn=alias/aws/sqs \
+    -var 'producer_source_arns=["arn:aws:lambda:eu-west-1:123456789012:function:x"]' \
+    -var 'capacity_provider_strategy=[{capacity_provider = "EC2", weight = 1}]' \
+    -var 'secrets={COGNITO_CLIENT_SECRET = "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}' \
+    -var metrics=prometheus >"$out" 2>&1 || true
+  python3 deploy/checks/tf_messages.py "$out"
+}
+
 # ---------------------------------------------------------- docker compose
 
 COMPOSE=()
@@ -138,11 +167,6 @@ find_compose() {
     COMPOSE=(docker-compose)
   elif command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
-  elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "docker-compose is missing: installing it with apt-get"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >"$WORK/apt.log" 2>&1 ||
-      { cat "$WORK/apt.log"; return 1; }
-    COMPOSE=(docker-compose)
   else
     return 1
   fi
@@ -178,7 +202,7 @@ check_compose_env() {
     echo "PyYAML not available: checking the required variables only (grep)"
     local env var missing=0
     env=$(compose_worker_env_fallback)
-    for var in RESEND_QUEUE_URL RESEND_DLQ_URL COGNITO_CLIENT_ID AWS_REGION AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER; do
+    for var in RESEND_QUEUE_URL RESEND_DLQ_URL RESEND_BULK_QUEUE_URL COOLDOWN_TABLE COGNITO_CLIENT_ID AWS_REGION AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER; do
       if grep -Eq "^      ${var}: *[^ '\"]" <<<"$env"; then
         echo "  ok   worker sets $var"
       else
@@ -229,6 +253,15 @@ check_build_from_context() {
   fi
 }
 
+# ------------------------------------------------------- IAM versus code
+
+# The task role's actions (deploy/terraform/worker-iam-actions.json) against
+# the SQS and DynamoDB operations the worker's Go code calls.
+check_iam_actions() {
+  command -v go >/dev/null || die "go is not installed"
+  (cd deploy/tools/iamcheck && go test -count=1 . && go run . -root "$ROOT")
+}
+
 # ----------------------------------------------------------------- moto
 
 MOTO_PORT=""
@@ -265,8 +298,10 @@ check_moto_terraform() {
   python3 - "$MOTO_URL" <<'EOF'
 import sys, boto3
 sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
 left = [u for u in sqs.list_queues().get("QueueUrls", []) if "/resend-moto" in u]
-print("queues left after destroy:", left)
+left += [t for t in ddb.list_tables().get("TableNames", []) if t.startswith("resend-moto")]
+print("queues and tables left after destroy:", left)
 sys.exit(1 if left else 0)
 EOF
 }
@@ -280,24 +315,36 @@ check_init_queues() {
   mapfile -t envs < <(python3 -c '
 import sys, yaml
 e = yaml.safe_load(open(sys.argv[1]))["services"]["init-queues"]["environment"]
-for k in ["JOB_QUEUE_NAME", "DLQ_NAME", "MAX_RECEIVES", "REDRIVE_MAX_RECEIVE_COUNT"]:
+for k in ["JOB_QUEUE_NAME", "BULK_QUEUE_NAME", "DLQ_NAME", "LEDGER_TABLE_NAME", "MAX_RECEIVES", "REDRIVE_MAX_RECEIVE_COUNT"]:
     print(f"{k}={e[k]}")' "$COMPOSE_CONFIG")
-  [ "${#envs[@]}" -eq 4 ] || die "init-queues settings not found in the compose config"
-  # twice: it must be idempotent (compose may run it again on a live LocalStack)
+  [ "${#envs[@]}" -eq 6 ] || die "init-queues settings not found in the compose config"
+  # twice: it must be idempotent (compose may run it again on a live LocalStack);
+  # DYNAMODB_ENDPOINT defaults to SQS_ENDPOINT (moto serves both on one port)
   env "${envs[@]}" SQS_ENDPOINT="$MOTO_URL" bash deploy/compose/init-queues.sh
   env "${envs[@]}" SQS_ENDPOINT="$MOTO_URL" bash deploy/compose/init-queues.sh
   python3 - "$MOTO_URL" "${envs[@]}" <<'EOF'
 import json, sys, boto3
 url, kv = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
 sqs = boto3.client("sqs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-q = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=kv["JOB_QUEUE_NAME"])["QueueUrl"], AttributeNames=["All"])["Attributes"]
-d = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=kv["DLQ_NAME"])["QueueUrl"], AttributeNames=["All"])["Attributes"]
-rp = json.loads(q["RedrivePolicy"])
-assert rp["deadLetterTargetArn"] == d["QueueArn"], rp
-assert int(rp["maxReceiveCount"]) == int(kv["REDRIVE_MAX_RECEIVE_COUNT"]) > int(kv["MAX_RECEIVES"]), rp
-assert q["SqsManagedSseEnabled"] == "true" and d["SqsManagedSseEnabled"] == "true"
-assert int(d["MessageRetentionPeriod"]) >= int(q["MessageRetentionPeriod"])
-print("queues:", kv["JOB_QUEUE_NAME"], "->", kv["DLQ_NAME"], "redrive", rp["maxReceiveCount"])
+def attrs(name):
+    return sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], AttributeNames=["All"])["Attributes"]
+d = attrs(kv["DLQ_NAME"])
+for name in [kv["JOB_QUEUE_NAME"], kv["BULK_QUEUE_NAME"]]:
+    q = attrs(name)
+    rp = json.loads(q["RedrivePolicy"])
+    assert rp["deadLetterTargetArn"] == d["QueueArn"], rp
+    assert int(rp["maxReceiveCount"]) == int(kv["REDRIVE_MAX_RECEIVE_COUNT"]) > int(kv["MAX_RECEIVES"]), rp
+    assert q["SqsManagedSseEnabled"] == "true", name
+    assert int(d["MessageRetentionPeriod"]) >= int(q["MessageRetentionPeriod"])
+    print("queue:", name, "->", kv["DLQ_NAME"], "redrive", rp["maxReceiveCount"])
+assert d["SqsManagedSseEnabled"] == "true"
+ddb = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+t = ddb.describe_table(TableName=kv["LEDGER_TABLE_NAME"])["Table"]
+assert t["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}], t["KeySchema"]
+assert t["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}], t["AttributeDefinitions"]
+ttl = ddb.describe_time_to_live(TableName=kv["LEDGER_TABLE_NAME"])["TimeToLiveDescription"]
+assert ttl.get("AttributeName") == "expires_at" and ttl.get("TimeToLiveStatus") == "ENABLED", ttl
+print("table:", kv["LEDGER_TABLE_NAME"], "pk String, TTL expires_at")
 EOF
 }
 
@@ -403,7 +450,7 @@ EOF
   [ "$rc" -eq 0 ] || { tail -5 "$WORK/worker.log"; die "worker exited $rc after SIGTERM, want 0"; }
 }
 
-# shellcheck source=../deploy/checks/observability.sh
+# shellcheck source=checks/observability.sh
 . "$ROOT/deploy/checks/observability.sh"
 
 # ------------------------------------------------------------------- run
@@ -414,6 +461,7 @@ run_check "terraform fmt -check -recursive deploy/terraform" check_tf_fmt
 MIRROR=$(find_mirror) || MIRROR=""
 run_check "terraform init + validate (module, examples/complete)" check_tf_validate
 run_check "terraform test (module, offline, API calls overridden)" check_tf_test
+run_check "terraform validation messages for invalid values" check_tf_validation_messages
 run_check "docker-compose config -q" check_compose_config
 run_check "metrics: collector config, Grafana, rules name exported metrics" check_metric_refs
 run_check "promtool check config/rules, test rules (deploy/prometheus)" check_promtool
@@ -421,14 +469,15 @@ run_check "compose profile monitoring: config -q, mounts, wiring" check_monitori
 run_check "compose: worker environment and wiring" check_compose_env
 run_check "Dockerfile (BuildKit parser + lint) and .dockerignore context" check_dockerfile
 run_check "go build from the Docker build context, version ldflags, static" check_build_from_context
+run_check "task role actions = the worker's SQS/DynamoDB calls (iamcheck)" check_iam_actions
 
 if start_moto; then
   echo "moto_server on $MOTO_URL (pid $(tail -n 1 "$PIDFILE"))"
-  run_check "terraform apply of the queue part to moto + verify + destroy" check_moto_terraform
-  run_check "compose init-queues.sh on moto (idempotent, redrive)" check_init_queues
+  run_check "terraform apply of queues, bulk lane, ledger table, alarms to moto + verify + destroy" check_moto_terraform
+  run_check "compose init-queues.sh on moto (idempotent, redrive, bulk queue, table)" check_init_queues
   run_check "compose stack without Docker: seed, worker env, demo jobs, SIGTERM" check_compose_smoke
 else
-  for n in "terraform apply of the queue part to moto" "compose init-queues.sh on moto" "compose stack without Docker"; do
+  for n in "terraform apply to moto" "compose init-queues.sh on moto" "compose stack without Docker"; do
     echo "$n: FAIL (moto_server could not be started)"
     failed=$((failed + 1))
     failed_names+=("$n")
