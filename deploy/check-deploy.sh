@@ -135,6 +135,7 @@ check_tf_validate() {
 
 check_tf_test() {
   [ -d "$TF_COPY/.terraform" ] || die "terraform init of the module failed earlier"
+  metric_list && cp "$METRIC_LIST" "$TF_COPY/tests/metricnames.json" # read by tests/observability.tftest.hcl
   TF_DATA_DIR="$TF_COPY/.terraform" terraform -chdir="$TF_COPY" test -no-color
 }
 
@@ -449,6 +450,9 @@ EOF
   [ "$rc" -eq 0 ] || { tail -5 "$WORK/worker.log"; die "worker exited $rc after SIGTERM, want 0"; }
 }
 
+# shellcheck source=checks/observability.sh
+. "$ROOT/deploy/checks/observability.sh"
+
 # ------------------------------------------------------------------- run
 
 echo "deploy checks in $ROOT"
@@ -459,6 +463,9 @@ run_check "terraform init + validate (module, examples/complete)" check_tf_valid
 run_check "terraform test (module, offline, API calls overridden)" check_tf_test
 run_check "terraform validation messages for invalid values" check_tf_validation_messages
 run_check "docker-compose config -q" check_compose_config
+run_check "metrics: collector config, Grafana, rules name exported metrics" check_metric_refs
+run_check "promtool check config/rules, test rules (deploy/prometheus)" check_promtool
+run_check "compose profile monitoring: config -q, mounts, wiring" check_monitoring_compose
 run_check "compose: worker environment and wiring" check_compose_env
 run_check "Dockerfile (BuildKit parser + lint) and .dockerignore context" check_dockerfile
 run_check "go build from the Docker build context, version ldflags, static" check_build_from_context

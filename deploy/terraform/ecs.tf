@@ -102,7 +102,7 @@ resource "aws_ecs_task_definition" "worker" {
     name = "tmp"
   }
 
-  container_definitions = jsonencode([
+  container_definitions = jsonencode(concat([
     {
       name      = local.container_name
       image     = var.image
@@ -148,7 +148,7 @@ resource "aws_ecs_task_definition" "worker" {
         }
       }
     }
-  ])
+  ], local.metrics_sidecar)) # + the metrics collector (observability.tf)
 
   tags = var.tags
 

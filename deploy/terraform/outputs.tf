@@ -115,5 +115,5 @@ output "producer_policy_json" {
 
 output "alarm_arns" {
   description = "ARNs of the alarms (empty without create_alarms)."
-  value       = local.alarm_arns
+  value       = concat(local.alarm_arns, aws_cloudwatch_metric_alarm.throttled_share[*].arn, aws_cloudwatch_metric_alarm.cognito_outage[*].arn)
 }

@@ -15,7 +15,6 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
 	"github.com/resend-worker/resend-worker/internal/admin"
@@ -47,7 +46,7 @@ func runCommand(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics.RegisterRuntime(reg)
 	w, err := NewWorker(ctx, cfg, awsCfg, reg, log)
 	if err != nil {
 		if ctx.Err() != nil {

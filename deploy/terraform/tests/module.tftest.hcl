@@ -154,6 +154,28 @@ override_resource {
   target = aws_cloudwatch_metric_alarm.dlq_expiring
 }
 
+# metrics = "cloudwatch" (observability.tf; tested in observability.tftest.hcl)
+override_resource {
+  target = aws_cloudwatch_log_group.metrics
+  values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/resend-worker/metrics" }
+}
+
+override_resource {
+  target = aws_iam_role_policy.metrics
+}
+
+override_resource {
+  target = aws_cloudwatch_dashboard.this
+}
+
+override_resource {
+  target = aws_cloudwatch_metric_alarm.throttled_share
+}
+
+override_resource {
+  target = aws_cloudwatch_metric_alarm.cognito_outage
+}
+
 variables {
   image                     = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/resend-worker:v1.0.0"
   cognito_client_id         = "democlient"
