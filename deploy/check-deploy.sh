@@ -413,7 +413,8 @@ EOF
   for i in $(seq 1 150); do
     metrics=$(curl -fsS "http://127.0.0.1:$admin_port/metrics" || true)
     local finished
-    finished=$(awk '/^resend_jobs_total[{]outcome="(resent|already_confirmed|dead_lettered|deduplicated)"[}]/ { s += $2 } END { printf "%d", s }' <<<"$metrics")
+    # resend_jobs_total carries lane and outcome: add up every lane.
+    finished=$(awk '/^resend_jobs_total[{]/ && /outcome="(resent|already_confirmed|dead_lettered|deduplicated)"/ { s += $2 } END { printf "%d", s }' <<<"$metrics")
     [ "$finished" -ge "$expected_total" ] && break
     [ "$i" -eq 150 ] && { cat "$WORK/worker.log"; die "jobs did not finish within 15 s"; }
     sleep 0.1
@@ -422,7 +423,7 @@ EOF
   for want in resent already_confirmed dead_lettered; do
     local n got
     n=$(grep -c " $want\$" <<<"$plan" || true)
-    got=$(sed -n "s/^resend_jobs_total{outcome=\"$want\"} //p" <<<"$metrics")
+    got=$(awk -v o="outcome=\"$want\"" '/^resend_jobs_total[{]/ && index($0, o) { s += $2 } END { printf "%d", s }' <<<"$metrics")
     echo "outcome $want: expected $n, got ${got:-none}"
     [ "${got:-0}" = "$n" ] || die "outcome $want: expected $n, got ${got:-none}"
   done
