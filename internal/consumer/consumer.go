@@ -34,7 +34,8 @@ type Message struct {
 	ReceiveCount  int       // ApproximateReceiveCount: 1 on the first receive
 	SentAt        time.Time // SentTimestamp
 	Attributes    map[string]types.MessageAttributeValue
-	ReceivedAt    time.Time // when this process received it
+	ReceivedAt    time.Time  // when this process received it
+	hold          *holdState // see HoldLost (heartbeat.go)
 }
 
 // Action is what the consumer does with a message once the handler is done.
@@ -470,12 +471,11 @@ func (c *Consumer) process(ctx context.Context, m *Message) {
 	}()
 	c.beat.track(m)
 	action := c.exec(ctx, m)
-	c.beat.untrack(m)
 	switch a := action.(type) {
-	case Delete:
-		c.acks.delete(m)
+	case Delete: // the heartbeat keeps it hidden until the delete is confirmed
+		c.acks.delete(m, func(error) { c.beat.untrack(m) })
 	case Retry:
-		c.acks.changeVisibility(m, a.After)
+		c.beat.release(m, func() { c.acks.changeVisibility(m, a.After) })
 	}
 }
 

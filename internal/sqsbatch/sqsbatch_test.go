@@ -21,7 +21,7 @@ type fakeSend struct {
 	mu       sync.Mutex
 	requests [][]types.SendMessageBatchRequestEntry
 	tries    map[string]int
-	callErr  func(n int) error                                             // n: 1-based request number
+	callErr  func(n int) error                                               // n: 1-based request number
 	answer   func(body string, try int) (*types.BatchResultErrorEntry, bool) // failure, or (nil, true) success, (nil, false) unanswered
 }
 
