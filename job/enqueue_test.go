@@ -19,8 +19,8 @@ import (
 type fakeSend struct {
 	calls     []*sqs.SendMessageBatchInput
 	delivered map[string]int // by username
-	fail    func(username string) bool
-	callErr func(call int, entries []types.SendMessageBatchRequestEntry) error
+	fail      func(username string) bool
+	callErr   func(call int, entries []types.SendMessageBatchRequestEntry) error
 }
 
 func (f *fakeSend) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {

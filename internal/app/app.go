@@ -39,7 +39,7 @@ type IO struct {
 // Build identifies the binary.
 type Build struct{ Version, Commit string }
 
-const usage = `usage: worker [run] | replay [--dry-run] [--max N] [--error-code CODE]... [--older-than T] [--newer-than T] [--max-replays N] | dlq stats [--json] | enqueue (--username U... | --file F) [--client-metadata k=v]... | healthcheck | version`
+const usage = `usage: worker [run] | replay [--dry-run] [--max N] [--error-code CODE]... [--older-than T] [--newer-than T] [--max-replays N] | dlq stats [--json] [--sample N] | dlq list [--error-code C]... [--older-than D] [--limit N] [--json] [--show-body] | enqueue (--username U... | --file F) [--client-metadata k=v]... | healthcheck | version`
 
 // Main runs the subcommand in args and returns the exit status.
 func Main(args []string, io IO, b Build) int {

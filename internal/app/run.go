@@ -28,6 +28,7 @@ import (
 	"github.com/resend-worker/resend-worker/internal/redact"
 	"github.com/resend-worker/resend-worker/internal/resend"
 	"github.com/resend-worker/resend-worker/internal/retry"
+	"github.com/resend-worker/resend-worker/internal/sqsbatch"
 )
 
 func runCommand(ctx context.Context, args []string, io IO) error {
@@ -110,7 +111,7 @@ func NewWorker(cfg config.Config, awsCfg aws.Config, reg prometheus.Registerer, 
 		RequeueDelay: cfg.RequeueDelay,
 	}, processor.Deps{
 		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
-		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
+		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL, MaxSize: dlqMaxSize(sqsClient, cfg.DLQURL, log)},
 		Limiter:  lim,
 		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
 		Cooldown: cooldown.New(cfg.UserCooldown, nil),
@@ -199,3 +200,15 @@ type consumerObserver struct {
 
 func (o consumerObserver) Received(n int, err error) { o.h.Received(n, err) }
 func (o consumerObserver) InFlight(delta int)        { o.m.InFlight.Add(float64(delta)) }
+
+// dlqMaxSize is the DLQ's MaximumMessageSize, 0 (SQS's default) if it
+// cannot be read. After h3's start-up check it is Queues.DLQ.MaxMessageSize.
+func dlqMaxSize(api sqsbatch.AttributesAPI, dlqURL string, log *zap.Logger) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := sqsbatch.MaxMessageSize(ctx, api, dlqURL)
+	if err != nil {
+		log.Warn("cannot read the DLQ's MaximumMessageSize; assuming 262144", zap.Error(err))
+	}
+	return n
+}

@@ -165,6 +165,11 @@ func (p *Processor) Handle(ctx context.Context, m *consumer.Message) consumer.Ac
 
 // exec decodes, deduplicates and performs the job, then picks its action.
 func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
+	if f, ok := p.dlq.(interface{ Fits(string) bool }); ok && !f.Fits(m.Body) {
+		// A body that leaves no room for the failure attributes could never
+		// be dead-lettered with its reasons: no job, say so (dlq.Writer.Fits).
+		return p.handleFailure(ctx, m, result{}, dlq.KindInvalid, ErrorCodeInvalidJob, "body too large to be dead-lettered with its reasons")
+	}
 	j, err := job.Parse([]byte(m.Body))
 	if err != nil {
 		return p.handleFailure(ctx, m, result{}, dlq.KindInvalid, ErrorCodeInvalidJob, err.Error())
