@@ -106,9 +106,10 @@ func (w *Writer) Write(ctx context.Context, body string, original map[string]typ
 }
 
 // Reserve is the room a job's body must leave in the DLQ's
-// MaximumMessageSize for the failure attributes at their longest (an
-// ErrorMessage of 256 characters of up to 4 bytes each, and the rest).
-const Reserve = 2048
+// MaximumMessageSize for the failure attributes: the contract's seven take
+// about 230 bytes with a one-character ErrorMessage, so a body that leaves
+// Reserve has room for a useful ErrorMessage too.
+const Reserve = 512
 
 // Fits reports whether a job's body leaves Reserve bytes for the failure
 // attributes. A body that does not is no job the worker takes: the processor
