@@ -231,7 +231,7 @@ func (s *scanner) release() error {
 	s.passStart, s.empties = s.limits.Clock(), 0
 	failed := 0
 	var firstErr error
-	for _, o := range sqsbatch.Do(ctx, counted(s, sqsbatch.ChangeVisibility(s.api, s.queueURL)), entries, sqsbatch.Config{Tries: 3, Parallel: 4}) {
+	for _, o := range sqsbatch.Do(ctx, counted(s, sqsbatch.ChangeVisibility(s.api, s.queueURL)), entries, sqsbatch.Config{Tries: 3, Parallel: 2}) {
 		if o.Err != nil {
 			failed++
 			if firstErr == nil {
