@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/sqsbatch"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 	"github.com/resend-worker/resend-worker/job"
 )
@@ -264,38 +265,21 @@ func hostileBodies(t *testing.T, n int) []string {
 	return bodies
 }
 
-// sendBodies sends bodies in batches of at most 10 entries and 256 KiB.
+// sendBodies sends bodies to e's job queue (sqsbatch: 10 entries and
+// 256 KiB a request) and returns message id → body.
 func sendBodies(t *testing.T, e *env, bodies []string) map[string]string {
 	t.Helper()
-	ids := map[string]string{} // message id → body
-	var batch []string
-	size := 0
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
-		for i, b := range batch {
-			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(b)}
-		}
-		out, err := e.moto.SQS().SendMessageBatch(ctx(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: entries})
-		if err != nil || len(out.Failed) > 0 {
-			t.Fatalf("send batch: %v %+v", err, out)
-		}
-		for _, ok := range out.Successful {
-			i, _ := strconv.Atoi(aws.ToString(ok.Id))
-			ids[aws.ToString(ok.MessageId)] = batch[i]
-		}
-		batch, size = batch[:0], 0
+	entries := make([]types.SendMessageBatchRequestEntry, len(bodies))
+	for i, b := range bodies {
+		entries[i] = types.SendMessageBatchRequestEntry{MessageBody: aws.String(b)}
 	}
-	for _, b := range bodies {
-		if len(batch) == 10 || size+len(b) > maxSQSBody {
-			flush()
+	ids := map[string]string{}
+	for i, o := range sqsbatch.Do(ctx(), sqsbatch.Send(e.moto.SQS(), e.queueURL), entries, sqsbatch.Config{MaxBytes: maxSQSBody}) {
+		if o.Err != nil {
+			t.Fatalf("send body %d: %v", i, o.Err)
 		}
-		batch = append(batch, b)
-		size += len(b)
+		ids[o.MessageID] = bodies[i]
 	}
-	flush()
 	return ids
 }
 
