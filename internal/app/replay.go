@@ -70,7 +70,6 @@ func replayCommand(ctx context.Context, args []string, io IO) error {
 	start := time.Now()
 	rep, err := r.Replay(ctx, opts)
 	progress.done()
-	printReplayReport(io.Stdout, rep, *dry)
 	fmt.Fprintf(io.Stdout, "%d passes, %d SQS requests, at most %d messages held, %s\n",
 		rep.Passes, rep.Requests, rep.PeakHeld, time.Since(start).Round(time.Millisecond))
 	if rep.Untrusted > 0 {
@@ -79,6 +78,7 @@ func replayCommand(ctx context.Context, args []string, io IO) error {
 	if rep.Incomplete != "" {
 		fmt.Fprintf(io.Stdout, "not every message was examined: %s; run replay again once this one's messages are back\n", rep.Incomplete)
 	}
+	printReplayReport(io.Stdout, rep, *dry) // last: the contract's closing count by ErrorCode
 	warnUnknownCodes(io.Stderr, codes, rep.Codes())
 	if err == nil && dlq.Total(rep.Failed)+dlq.Total(rep.SentNotDeleted) > 0 {
 		err = fmt.Errorf("replay: %d failed (left in the DLQ), %d sent but not deleted from the DLQ (now in both queues)",
