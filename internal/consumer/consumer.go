@@ -189,9 +189,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer cancelAcks()
 
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(1)
 	go func() { defer loops.Done(); c.acks.run(ackCtx) }()
-	go func() { defer loops.Done(); c.beat.run(jobCtx) }()
+	beatDone := make(chan struct{}) // the heartbeat hands deferred releases to the acker: it ends first
+	go func() { defer close(beatDone); c.beat.run(jobCtx) }()
 
 	// Receives in flight at the stop are not cancelled with ctx: SQS would
 	// still hand their messages out, to nobody, hidden for the visibility
@@ -223,6 +224,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	cancelRecv()
 	receivers.Wait()
 	cancelJobs()
+	<-beatDone
 	// Stop the acker last: it flushes what the jobs queued, within what is
 	// left of the shutdown timeout.
 	remaining := max(deadline-time.Since(stopStart), time.Second)
