@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/sqsbatch"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 	"github.com/resend-worker/resend-worker/job"
 )
@@ -264,38 +266,21 @@ func hostileBodies(t *testing.T, n int) []string {
 	return bodies
 }
 
-// sendBodies sends bodies in batches of at most 10 entries and 256 KiB.
+// sendBodies sends bodies to e's job queue (sqsbatch: 10 entries and
+// 256 KiB a request) and returns message id → body.
 func sendBodies(t *testing.T, e *env, bodies []string) map[string]string {
 	t.Helper()
-	ids := map[string]string{} // message id → body
-	var batch []string
-	size := 0
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
-		for i, b := range batch {
-			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(b)}
-		}
-		out, err := e.moto.SQS().SendMessageBatch(ctx(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: entries})
-		if err != nil || len(out.Failed) > 0 {
-			t.Fatalf("send batch: %v %+v", err, out)
-		}
-		for _, ok := range out.Successful {
-			i, _ := strconv.Atoi(aws.ToString(ok.Id))
-			ids[aws.ToString(ok.MessageId)] = batch[i]
-		}
-		batch, size = batch[:0], 0
+	entries := make([]types.SendMessageBatchRequestEntry, len(bodies))
+	for i, b := range bodies {
+		entries[i] = types.SendMessageBatchRequestEntry{MessageBody: aws.String(b)}
 	}
-	for _, b := range bodies {
-		if len(batch) == 10 || size+len(b) > maxSQSBody {
-			flush()
+	ids := map[string]string{}
+	for i, o := range sqsbatch.Do(ctx(), sqsbatch.Send(e.moto.SQS(), e.queueURL), entries, sqsbatch.Config{MaxBytes: maxSQSBody}) {
+		if o.Err != nil {
+			t.Fatalf("send body %d: %v", i, o.Err)
 		}
-		batch = append(batch, b)
-		size += len(b)
+		ids[o.MessageID] = bodies[i]
 	}
-	flush()
 	return ids
 }
 
@@ -334,7 +319,16 @@ func TestHostileBodies(t *testing.T) {
 	}
 	// Beyond SQS: moto takes bodies real SQS refuses (TestSQSBodyLimits);
 	// the worker must dead-letter those too, byte for byte.
-	beyond := []string{strings.Repeat("y", 1<<20), "", `{"username":"a` + "\x00" + `b"}`, "\x00", "a\x01b", "a\uFFFEb"}
+	beyond := []string{"", `{"username":"a` + "\x00" + `b"}`, "\x00", "a\x01b", "a\uFFFEb"}
+	// A 1 MiB body: no copy with the failure attributes fits any DLQ (SQS's
+	// largest MaximumMessageSize is 1 MiB, moto's DLQ here 256 KiB). It is
+	// not dead-lettered and not lost: it stays on the job queue, for SQS's
+	// redrive backstop (README, "Sizes").
+	tooLarge := strings.Repeat("y", 1<<20)
+	big, err := e.moto.SQS().SendMessage(ctx(), &sqs.SendMessageInput{QueueUrl: aws.String(e.queueURL), MessageBody: aws.String(tooLarge)})
+	if err != nil {
+		t.Fatalf("moto refused a 1 MiB body: %v", err)
+	}
 	for _, b := range beyond {
 		out, err := e.moto.SQS().SendMessage(ctx(), &sqs.SendMessageInput{QueueUrl: aws.String(e.queueURL), MessageBody: aws.String(b)})
 		if err != nil {
@@ -344,15 +338,20 @@ func TestHostileBodies(t *testing.T) {
 		bodies = append(bodies, b)
 	}
 	n += len(beyond)
-	t.Logf("sent %d bodies (%d hostile, %d of them beyond SQS's rules; %d valid) in %s", len(ids), n, len(beyond), len(valid), time.Since(sentAt).Round(time.Millisecond))
+	t.Logf("sent %d bodies (%d hostile, %d of them beyond SQS's rules, and a 1 MiB one; %d valid) in %s", len(ids)+1, n, len(beyond), len(valid), time.Since(sentAt).Round(time.Millisecond))
 	start := time.Now()
 	p := startW(e, map[string]string{"WORKER_CONCURRENCY": "16", "COGNITO_MAX_RPS": "1000"})
 	testenv.Eventually(t, 60*time.Second, "every message handled", func() bool {
 		m := p.metrics()
-		return m[outcome("dead_lettered")] >= float64(n) && m[outcome("resent")] >= float64(len(valid))
+		return m[outcome("dead_lettered")] >= float64(n) && m[outcome("resent")] >= float64(len(valid)) && m[outcome("requeued")] >= 1
 	})
 	took := time.Since(start)
-	testenv.Eventually(t, 20*time.Second, "the job queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
+	testenv.Eventually(t, 20*time.Second, "the job queue to hold only the 1 MiB body", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 1 })
+	if lines := p.logLines("job"); !slices.ContainsFunc(lines, func(l map[string]any) bool {
+		return l["msg_id"] == aws.ToString(big.MessageId) && l["outcome"] == "requeued" && strings.Contains(fmt.Sprint(l["dlq_error"]), "too large for the DLQ")
+	}) {
+		t.Errorf("no requeued line with the DLQ's size error for the 1 MiB body")
+	}
 	m := p.metrics()
 	drainAt := time.Now()
 	dead := e.moto.Drain(t, e.dlqURL)
@@ -367,6 +366,9 @@ func TestHostileBodies(t *testing.T) {
 	got := map[string]int{}
 	for _, d := range dead {
 		b := aws.ToString(d.Body)
+		if b == tooLarge {
+			t.Error("the 1 MiB body was dead-lettered: its copy cannot fit the DLQ")
+		}
 		got[b]++
 		src := aws.ToString(d.MessageAttributes["SourceMessageId"].StringValue)
 		byID[src]++

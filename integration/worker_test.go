@@ -405,16 +405,11 @@ func TestBurst500(t *testing.T) {
 
 func sendBatch(t *testing.T, e *env, us []user) {
 	t.Helper()
-	for i := 0; i < len(us); i += 10 {
-		var entries []types.SendMessageBatchRequestEntry
-		for k, u := range us[i:min(i+10, len(us))] {
-			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(k)), MessageBody: aws.String(jobBody(u.name))})
-		}
-		out, err := e.moto.SQS().SendMessageBatch(ctx(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: entries})
-		if err != nil || len(out.Failed) > 0 {
-			t.Fatalf("send batch: %v %v", err, out)
-		}
+	bodies := make([]string, len(us))
+	for i, u := range us {
+		bodies[i] = jobBody(u.name)
 	}
+	sendBodies(t, e, bodies)
 }
 
 func must(t *testing.T, err error) {

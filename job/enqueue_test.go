@@ -17,15 +17,16 @@ import (
 // fakeSend records SendMessageBatch calls. fail says, per call and entry
 // (by username), whether SQS refuses the entry; callErr fails a whole call.
 type fakeSend struct {
-	calls   []*sqs.SendMessageBatchInput
-	fail    func(username string) bool
-	callErr func(call int) error
+	calls     []*sqs.SendMessageBatchInput
+	delivered map[string]int // by username
+	fail      func(username string) bool
+	callErr   func(call int, entries []types.SendMessageBatchRequestEntry) error
 }
 
 func (f *fakeSend) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	f.calls = append(f.calls, in)
 	if f.callErr != nil {
-		if err := f.callErr(len(f.calls)); err != nil {
+		if err := f.callErr(len(f.calls), in.Entries); err != nil {
 			return nil, err
 		}
 	}
@@ -39,6 +40,10 @@ func (f *fakeSend) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchI
 			out.Failed = append(out.Failed, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InternalError"), Message: aws.String("try later"), SenderFault: false})
 			continue
 		}
+		if f.delivered == nil {
+			f.delivered = map[string]int{}
+		}
+		f.delivered[j.Username]++
 		out.Successful = append(out.Successful, types.SendMessageBatchResultEntry{Id: e.Id, MessageId: aws.String("mid-" + j.Username)})
 	}
 	return out, nil
@@ -63,7 +68,8 @@ func TestEnqueue(t *testing.T) {
 		name       string
 		jobs       []job.Job
 		fail       func(string) bool
-		callErr    func(int) error
+		callErr    func(int, []types.SendMessageBatchRequestEntry) error
+		maxSize    int
 		wantSizes  []int        // entries per SendMessageBatch call
 		wantFailed map[int]bool // indexes of jobs that must come back with Err
 		wantErr    bool
@@ -73,9 +79,9 @@ func TestEnqueue(t *testing.T) {
 		{name: "batches of ten", jobs: users(23), wantSizes: []int{10, 10, 3}},
 		{name: "no jobs", jobs: nil, wantSizes: nil},
 		{
-			name: "per-entry failures", jobs: users(12),
+			name: "per-entry failures retried, then reported", jobs: users(12),
 			fail:       func(u string) bool { return u == "user03" || u == "user11" },
-			wantSizes:  []int{10, 2},
+			wantSizes:  []int{10, 2, 2, 2},
 			wantFailed: map[int]bool{3: true, 11: true}, wantErr: true,
 		},
 		{
@@ -89,21 +95,41 @@ func TestEnqueue(t *testing.T) {
 			wantFailed: map[int]bool{0: true, 1: true}, wantErr: true,
 		},
 		{
-			name: "a failed call fails its batch only", jobs: users(15),
-			callErr: func(call int) error {
+			name: "a failed call is retried", jobs: users(15),
+			callErr: func(call int, _ []types.SendMessageBatchRequestEntry) error {
 				if call == 1 {
 					return errors.New("network down")
 				}
 				return nil
 			},
-			wantSizes:  []int{10, 5},
+			wantSizes: []int{10, 5, 10},
+		},
+		{
+			name: "a call that keeps failing fails its batch only", jobs: users(15),
+			callErr: func(_ int, es []types.SendMessageBatchRequestEntry) error {
+				if strings.Contains(aws.ToString(es[0].MessageBody), "user00") {
+					return errors.New("network down")
+				}
+				return nil
+			},
+			wantSizes:  []int{10, 5, 10, 10},
 			wantFailed: map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true}, wantErr: true,
+		},
+		{
+			// {"username":"userNN"} is 21 bytes: 4 fit in 90.
+			name: "batches by size", jobs: users(10), maxSize: 90,
+			wantSizes: []int{4, 4, 2},
+		},
+		{
+			name: "a job larger than the queue takes is refused", jobs: users(2), maxSize: 20,
+			wantFailed: map[int]bool{0: true, 1: true}, wantErr: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &fakeSend{fail: tt.fail, callErr: tt.callErr}
-			results, err := job.Enqueue(context.Background(), api, "https://sqs.example/1/q", tt.jobs...)
+			enq := &job.Enqueuer{API: api, QueueURL: "https://sqs.example/1/q", MaxSize: tt.maxSize}
+			results, err := enq.Enqueue(context.Background(), tt.jobs...)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Enqueue error = %v, want error: %v", err, tt.wantErr)
 			}
@@ -111,7 +137,7 @@ func TestEnqueue(t *testing.T) {
 				t.Errorf("error %q does not count %d of %d failures", err, len(tt.wantFailed), len(tt.jobs))
 			}
 			var sizes []int
-			sent := map[string]int{}
+			sent := api.delivered
 			for _, c := range api.calls {
 				if aws.ToString(c.QueueUrl) != "https://sqs.example/1/q" {
 					t.Errorf("QueueUrl = %q", aws.ToString(c.QueueUrl))
@@ -123,11 +149,9 @@ func TestEnqueue(t *testing.T) {
 						t.Errorf("duplicate entry id %q in one batch", aws.ToString(e.Id))
 					}
 					ids[aws.ToString(e.Id)] = true
-					j, perr := job.Parse([]byte(aws.ToString(e.MessageBody)))
-					if perr != nil {
+					if _, perr := job.Parse([]byte(aws.ToString(e.MessageBody))); perr != nil {
 						t.Errorf("sent an invalid body %q", aws.ToString(e.MessageBody))
 					}
-					sent[j.Username]++
 				}
 			}
 			if fmt.Sprint(sizes) != fmt.Sprint(tt.wantSizes) {

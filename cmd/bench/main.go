@@ -26,6 +26,8 @@ import (
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
 	"github.com/resend-worker/resend-worker/internal/devenv"
+	"github.com/resend-worker/resend-worker/internal/sqsbatch"
+	"github.com/resend-worker/resend-worker/job"
 )
 
 type options struct {
@@ -263,22 +265,14 @@ func (b *bench) target(be *backends, admin string, maxRPS float64) devenv.Target
 
 func jobBody(u string) string { return fmt.Sprintf(`{"username":%q}`, u) }
 
-// enqueue sends the jobs in batches of 10.
+// enqueue sends a job per username.
 func (b *bench) enqueue(ctx context.Context, queueURL string, usernames []string) error {
-	for i := 0; i < len(usernames); i += 10 {
-		var entries []types.SendMessageBatchRequestEntry
-		for k, u := range usernames[i:min(i+10, len(usernames))] {
-			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(k)), MessageBody: aws.String(jobBody(u))})
-		}
-		out, err := b.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
-		if err != nil {
-			return err
-		}
-		if len(out.Failed) > 0 {
-			return fmt.Errorf("send batch: %d failed", len(out.Failed))
-		}
+	jobs := make([]job.Job, len(usernames))
+	for i, u := range usernames {
+		jobs[i] = job.Job{Username: u}
 	}
-	return nil
+	_, err := job.Enqueue(ctx, b.sqs, queueURL, jobs...)
+	return err
 }
 
 // proc is a running worker (or naive loop) process and its log file.
@@ -595,13 +589,17 @@ func (b *bench) bareMoto(ctx context.Context, n int) (float64, error) {
 				}
 				entries := make([]types.DeleteMessageBatchRequestEntry, len(out.Messages))
 				for i, m := range out.Messages {
-					entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
+					entries[i] = types.DeleteMessageBatchRequestEntry{ReceiptHandle: m.ReceiptHandle}
 				}
-				if d, err := b.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries}); err == nil {
-					mu.Lock()
-					deleted += len(d.Successful)
-					mu.Unlock()
+				n := 0
+				for _, o := range sqsbatch.Do(ctx, sqsbatch.Delete(b.sqs, url), entries, sqsbatch.Config{}) {
+					if o.Err == nil {
+						n++
+					}
 				}
+				mu.Lock()
+				deleted += n
+				mu.Unlock()
 			}
 		}()
 	}

@@ -69,11 +69,19 @@ func commands() []command {
 			about: "Sends one job per --username to RESEND_QUEUE_URL, and one per line of --file to RESEND_BULK_QUEUE_URL when\n" +
 				"that is set (to RESEND_QUEUE_URL otherwise, or with --interactive); prints each message id.",
 			run: func(ctx context.Context, args []string, io IO, _ Build) error { return enqueueCommand(ctx, args, io) }},
-		{name: "dlq stats", synopsis: "worker dlq stats [--json] [flags]", aws: true,
+		{name: "dlq stats", synopsis: "worker dlq stats [--json] [--sample N] [flags]", aws: true,
 			summary: "counts of dead jobs by ErrorCode and FailureKind; changes nothing",
-			about:   "Counts the dead jobs on RESEND_DLQ_URL by ErrorCode and FailureKind; changes nothing.",
+			about: "Counts the dead jobs on RESEND_DLQ_URL (from SQS's queue attributes) and breaks a bounded sample of them\n" +
+				"down by ErrorCode and FailureKind (the output says how many it sampled); changes nothing.",
 			run: func(ctx context.Context, args []string, io IO, _ Build) error {
 				return dlqCommand(ctx, append([]string{"stats"}, args...), io)
+			}},
+		{name: "dlq list", synopsis: "worker dlq list [--error-code C]... [--older-than D] [--limit N] [--json] [--show-body] [flags]", aws: true,
+			summary: "one line per dead job with its reasons; leaves every message visible",
+			about: "Lists the dead jobs on RESEND_DLQ_URL, one line each (message id, ErrorCode, FailureKind, FailedAt, Attempts,\n" +
+				"ReceiveCount, ReplayCount, the user hash), without bodies unless --show-body; every message it read is visible again at the end.",
+			run: func(ctx context.Context, args []string, io IO, _ Build) error {
+				return dlqCommand(ctx, append([]string{"list"}, args...), io)
 			}},
 		{name: "healthcheck", synopsis: "worker healthcheck [flags]",
 			summary: "exit 0 if the running worker's admin endpoint reports healthy",

@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/dlq"
+	"github.com/resend-worker/resend-worker/internal/sqsbatch"
 )
 
 // replayCommand moves dead-lettered jobs back to the job queue.
@@ -25,6 +26,8 @@ func replayCommand(ctx context.Context, args []string, io IO) error {
 	dry := fs.Bool("dry-run", false, "change nothing; print what would move")
 	maxN := fs.Int("max", 0, "move at most N messages (0: all)")
 	maxReplays := fs.Int("max-replays", dlq.DefaultMaxReplays, "skip messages already replayed this many times")
+	hold := fs.Duration("hold", dlq.ScanHold, "how long a pass hides what it read; a pass ends a tenth earlier and gives back what it left")
+	maxHeld := maxHeldFlag(fs)
 	fs.Var(&codes, "error-code", "move only messages with this ErrorCode (repeatable)")
 	fs.Var(&olderThan, "older-than", "move only messages that failed before this (RFC 3339 time, or a duration ago such as 24h)")
 	fs.Var(&newerThan, "newer-than", "move only messages that failed after this (RFC 3339 time, or a duration ago)")
@@ -38,27 +41,76 @@ func replayCommand(ctx context.Context, args []string, io IO) error {
 		return &config.Error{Name: "--max", Reason: "must not be negative"}
 	case *maxReplays < 1:
 		return &config.Error{Name: "--max-replays", Reason: "must be at least 1"}
+	case *hold < 10*time.Second || *hold > 12*time.Hour:
+		return &config.Error{Name: "--hold", Reason: "must be from 10s to 12h (SQS's visibility timeout range)"}
+	case *maxHeld < 20 || *maxHeld > 120000:
+		return maxHeldError
 	}
 	awsCfg, err := loadAWS(ctx, io.Env, 4)
 	if err != nil {
 		return err
 	}
-	r := &dlq.Replayer{API: sqs.NewFromConfig(awsCfg), QueueURL: sendQueue(cfg, !*interactive), DLQURL: cfg.DLQURL}
-	progress := newProgress(io.Stderr)
+	api := sqs.NewFromConfig(awsCfg)
+	target := sendQueue(cfg, !*interactive)
+	maxSize, err := sqsbatch.MaxMessageSize(ctx, api, target)
+	if err != nil {
+		return err
+	}
+	r := &dlq.Replayer{API: api, QueueURL: target, DLQURL: cfg.DLQURL, MaxSize: maxSize}
+	progress := newProgress(io.Stderr, *dry)
 	opts := dlq.ReplayOptions{
-		ErrorCodes: codes, OlderThan: olderThan.t, NewerThan: newerThan.t,
-		Max: *maxN, MaxReplays: *maxReplays, DryRun: *dry, Progress: progress.update,
+		Filter: dlq.Filter{ErrorCodes: codes, OlderThan: olderThan.t, NewerThan: newerThan.t},
+		Max:    *maxN, MaxReplays: *maxReplays, DryRun: *dry, Progress: progress.update,
+		Limits: dlq.ScanLimits{Hold: *hold, MaxHeld: *maxHeld},
 	}
 	if *dry {
 		opts.Moved = func(e dlq.Entry) {
-			fmt.Fprintf(io.Stdout, "would move %s ErrorCode=%s FailedAt=%s ReplayCount=%d\n",
-				e.MessageID, e.ErrorCode, formatTime(e.FailedAt), e.ReplayCount)
+			fmt.Fprintf(io.Stdout, "would move %s (DLQ message %s) ErrorCode=%s FailedAt=%s ReplayCount=%d\n",
+				orDash(e.SourceMessageID), e.MessageID, e.ErrorCode, formatTime(e.FailedAt), e.ReplayCount)
 		}
 	}
+	start := time.Now()
 	rep, err := r.Replay(ctx, opts)
 	progress.done()
-	printReplayReport(io.Stdout, rep, *dry)
+	fmt.Fprintf(io.Stdout, "%d passes, %d SQS requests, at most %d messages held, %s\n",
+		rep.Passes, rep.Requests, rep.PeakHeld, time.Since(start).Round(time.Millisecond))
+	if rep.Untrusted > 0 {
+		fmt.Fprintf(io.Stdout, "%d skipped with a ReplayCount the worker did not write (not a whole number from 0 to 1,000,000): counted as over --max-replays\n", rep.Untrusted)
+	}
+	if rep.Incomplete != "" {
+		fmt.Fprintf(io.Stdout, "not every message was examined: %s; run replay again once this one's messages are back\n", rep.Incomplete)
+	}
+	printReplayReport(io.Stdout, rep, *dry) // last: the contract's closing count by ErrorCode
+	warnUnknownCodes(io.Stderr, codes, rep.Codes())
+	if err == nil && dlq.Total(rep.Failed)+dlq.Total(rep.SentNotDeleted) > 0 {
+		err = fmt.Errorf("replay: %d failed (left in the DLQ), %d sent but not deleted from the DLQ (now in both queues)",
+			dlq.Total(rep.Failed), dlq.Total(rep.SentNotDeleted))
+	}
 	return err
+}
+
+// warnUnknownCodes warns about each --error-code no dead job read carries,
+// with the codes that are there (a wrong case selects nothing).
+func warnUnknownCodes(w io.Writer, requested, present []string) {
+	for _, c := range requested {
+		if !slices.Contains(present, c) {
+			fmt.Fprintf(w, "warning: no dead job read carries ErrorCode %q; the codes there: %s\n", c, strings.Join(orNone(present), ", "))
+		}
+	}
+}
+
+func orNone(s []string) []string {
+	if len(s) == 0 {
+		return []string{"(none: the DLQ is empty)"}
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func printReplayReport(w io.Writer, rep dlq.ReplayReport, dry bool) {
@@ -67,25 +119,30 @@ func printReplayReport(w io.Writer, rep dlq.ReplayReport, dry bool) {
 		verb = "would move"
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "ErrorCode\t%s\tskipped (replayed too often)\tnot selected\tfailed\n", verb)
+	fmt.Fprintf(tw, "ErrorCode\t%s\tskipped (replayed too often)\tnot selected\tfailed\tsent, not deleted\n", verb)
 	for _, c := range rep.Codes() {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", c, rep.Moved[c], rep.Skipped[c], rep.NotSelected[c], rep.Failed[c])
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", c, rep.Moved[c], rep.Skipped[c], rep.NotSelected[c], rep.Failed[c], rep.SentNotDeleted[c])
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\n", dlq.Total(rep.Moved), dlq.Total(rep.Skipped), dlq.Total(rep.NotSelected), dlq.Total(rep.Failed))
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\n", dlq.Total(rep.Moved), dlq.Total(rep.Skipped), dlq.Total(rep.NotSelected), dlq.Total(rep.Failed), dlq.Total(rep.SentNotDeleted))
 	tw.Flush()
 }
 
 // progress prints a rewriting line on a terminal, plain lines otherwise.
 type progress struct {
 	w        io.Writer
+	verb     string // "moved", or "would move" for a dry run
 	terminal bool
 	start    time.Time
 	last     time.Time
 	wrote    bool
 }
 
-func newProgress(w io.Writer) *progress {
-	return &progress{w: w, terminal: isTerminal(w), start: time.Now()}
+func newProgress(w io.Writer, dry bool) *progress {
+	verb := "moved"
+	if dry {
+		verb = "would move"
+	}
+	return &progress{w: w, verb: verb, terminal: isTerminal(w), start: time.Now()}
 }
 
 func (p *progress) update(rep dlq.ReplayReport) {
@@ -102,7 +159,7 @@ func (p *progress) update(rep dlq.ReplayReport) {
 			parts = append(parts, c+"="+strconv.Itoa(rep.Moved[c]))
 		}
 	}
-	line := fmt.Sprintf("replay: %d moved (%.0f/s), %d skipped, %d left; %s", moved, rate,
+	line := fmt.Sprintf("replay: %d %s (%.0f/s), %d skipped, %d left; %s", moved, p.verb, rate,
 		dlq.Total(rep.Skipped), dlq.Total(rep.NotSelected), strings.Join(parts, " "))
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
@@ -152,44 +209,4 @@ func formatTime(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// dlqCommand is `worker dlq stats [--json]`.
-func dlqCommand(ctx context.Context, args []string, io IO) error {
-	if len(args) == 0 || args[0] != "stats" {
-		return &config.Error{Name: "command", Reason: "usage: worker dlq stats [--json]"}
-	}
-	fs := newFlagSet("dlq stats", io.Stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	cfg, err := config.Load(fs, args[1:], io.Env, config.NeedDLQ)
-	if err != nil {
-		return err
-	}
-	awsCfg, err := loadAWS(ctx, io.Env, 4)
-	if err != nil {
-		return err
-	}
-	st, err := dlq.ReadStats(ctx, sqs.NewFromConfig(awsCfg), cfg.DLQURL)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(io.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	tw := tabwriter.NewWriter(io.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "messages\t%d\n", st.Total)
-	for _, k := range sortedKeys(st.ByErrorCode) {
-		fmt.Fprintf(tw, "ErrorCode %s\t%d\n", k, st.ByErrorCode[k])
-	}
-	for _, k := range sortedKeys(st.ByFailureKind) {
-		fmt.Fprintf(tw, "FailureKind %s\t%d\n", k, st.ByFailureKind[k])
-	}
-	oldest, newest := "-", "-"
-	if st.OldestFailedAt != nil {
-		oldest, newest = formatTime(*st.OldestFailedAt), formatTime(*st.NewestFailedAt)
-	}
-	fmt.Fprintf(tw, "oldest FailedAt\t%s\nnewest FailedAt\t%s\nmost replays\t%d\n", oldest, newest, st.MaxReplayCount)
-	return tw.Flush()
 }

@@ -133,12 +133,12 @@ func NewWorker(ctx context.Context, cfg config.Config, awsCfg aws.Config, reg pr
 	}
 	w := &Worker{Health: health, Metrics: m, Limiter: lim, Breaker: brk, Queues: queues, log: log, cfg: cfg, started: started, shared: shared}
 	deps := processor.Deps{
-		Sender:   &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
-		DLQ:      &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL},
-		Breaker:  brk,
-		Retrier:  &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
-		Ledger:   shared.ledger,
-		Hasher:   redact.NewHasher([]byte(cfg.LogUserHashKey)),
+		Sender:  &resend.Client{API: cognito, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
+		DLQ:     &dlq.Writer{API: sqsClient, DLQURL: cfg.DLQURL, MaxSize: queues.DLQ.MaxMessageSize},
+		Breaker: brk,
+		Retrier: &retry.Retrier{Policy: retry.Policy{InitialInterval: cfg.RetryInitialInterval, MaxInterval: cfg.RetryMaxInterval, MaxElapsed: cfg.RetryMaxElapsed}},
+		Ledger:  shared.ledger,
+		Hasher:  redact.NewHasher([]byte(cfg.LogUserHashKey)),
 	}
 	for _, l := range lanes {
 		laneLog := log.With(zap.String("lane", l.name))

@@ -2,49 +2,67 @@ package consumer
 
 import (
 	"context"
-	"strconv"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/zap"
+
+	"github.com/resend-worker/resend-worker/internal/logging"
+	"github.com/resend-worker/resend-worker/internal/sqsbatch"
 )
 
 // ackOp is a delete (visibility < 0) or a visibility change of one message.
 type ackOp struct {
 	id, handle string
-	visibility int32 // seconds; -1 deletes
-	tries      int
+	visibility int32       // seconds; -1 deletes
+	done       func(error) // if set, called once SQS confirmed the op (nil) or it was given up
 }
 
 const (
 	opDelete   = -1
-	maxAckTrys = 6 // with retryWait's doubling: ~6 s of SQS trouble before an op is given up
+	maxAckTrys = 6 // with the doubling pause from FlushInterval (at most 5 s): SQS trouble for a while before an op is given up
+
+	// maxFlushes is the most batch sends (each with its retries) in flight
+	// at once: a failing batch does not hold up the next one.
+	maxFlushes = 4
+	// logEvery is the most one kind of SQS error is logged: one line per
+	// interval with the count suppressed, not one per entry.
+	logEvery = 10 * time.Second
 )
 
 // acker batches deletes and visibility changes: a batch goes out when it has
-// 10 entries or when its oldest entry has waited FlushInterval.
+// 10 entries or when its oldest entry has waited FlushInterval. Each batch is
+// sent with sqsbatch.Do on a goroutine of its own (at most maxFlushes), which
+// retries what SQS failed with a doubling pause.
 type acker struct {
 	api      SQSAPI
 	queueURL string
 	interval time.Duration
 	log      *zap.Logger
+	limited  *logging.Limited
 
 	in      chan ackOp
 	stopped chan struct{}
 	flushed chan bool
+	sem     chan struct{}
+	flights sync.WaitGroup
 	alive   func() // liveness: called at least every AliveEvery while run loops
 }
 
 func newAcker(api SQSAPI, queueURL string, interval time.Duration, log *zap.Logger) *acker {
-	return &acker{api: api, queueURL: queueURL, interval: interval, log: log,
-		in: make(chan ackOp, 1024), stopped: make(chan struct{}), flushed: make(chan bool, 1), alive: func() {}}
+	return &acker{api: api, queueURL: queueURL, interval: interval, log: log, limited: logging.NewLimited(log, logEvery),
+		in: make(chan ackOp, 1024), stopped: make(chan struct{}), flushed: make(chan bool, 1), sem: make(chan struct{}, maxFlushes), alive: func() {}}
 }
 
-func (a *acker) delete(m *Message) {
-	a.enqueue(ackOp{id: m.ID, handle: m.ReceiptHandle, visibility: opDelete})
+// delete queues a delete; done, if set, is told when it is confirmed or
+// given up.
+func (a *acker) delete(m *Message, done func(error)) {
+	a.enqueue(ackOp{id: m.ID, handle: m.ReceiptHandle, visibility: opDelete, done: done})
 }
 
 func (a *acker) changeVisibility(m *Message, after time.Duration) {
@@ -69,17 +87,16 @@ func (a *acker) run(ctx context.Context) {
 	var deletes, changes []ackOp
 	var timer *time.Timer
 	var timerC <-chan time.Time
-	flush := func(ctx context.Context) {
-		deletes = a.sendDeletes(ctx, deletes)
-		changes = a.sendChanges(ctx, changes)
+	cfg := sqsbatch.Config{Tries: maxAckTrys, Pause: min(a.interval, 5*time.Second), CallTimeout: callTimeout}
+	var unsent *atomic.Int64 // set at the stop: ops of the final flush given up
+	flush := func() {
+		a.send(ctx, deletes, cfg, unsent)
+		a.send(ctx, changes, cfg, unsent)
+		deletes, changes = nil, nil
 		if timer != nil {
 			timer.Stop()
 		}
 		timer, timerC = nil, nil
-		if len(deletes)+len(changes) > 0 { // retries of failed entries, backing off
-			timer = time.NewTimer(retryWait(a.interval, deletes, changes))
-			timerC = timer.C
-		}
 	}
 	add := func(op ackOp) {
 		if op.visibility == opDelete {
@@ -100,19 +117,22 @@ func (a *acker) run(ctx context.Context) {
 			a.alive()
 		case op := <-a.in:
 			add(op)
-			// A full batch goes out at once; what fails waits for the
-			// timer, so a failing SQS is not retried in a tight loop.
-			if len(deletes) >= maxBatch && deletes[maxBatch-1].tries == 0 {
-				deletes = a.sendDeletes(ctx, deletes)
+			// A full batch goes out at once.
+			if len(deletes) >= maxBatch {
+				a.send(ctx, deletes, cfg, nil)
+				deletes = nil
 			}
-			if len(changes) >= maxBatch && changes[maxBatch-1].tries == 0 {
-				changes = a.sendChanges(ctx, changes)
+			if len(changes) >= maxBatch {
+				a.send(ctx, changes, cfg, nil)
+				changes = nil
 			}
 		case <-timerC:
 			timer, timerC = nil, nil
-			flush(ctx)
+			flush()
 		case <-a.stopped:
-			// Drain what was queued before stop, then send it all.
+			// Drain what was queued before stop, then send it all, with
+			// short pauses: the shutdown timeout is running.
+			unsent = new(atomic.Int64)
 		drain:
 			for {
 				select {
@@ -122,116 +142,76 @@ func (a *acker) run(ctx context.Context) {
 					break drain
 				}
 			}
-			// A flush sends one batch of each kind: loop until all is
-			// sent or given up (each op has at most maxAckTrys tries).
-			for len(deletes)+len(changes) > 0 && ctx.Err() == nil {
-				flush(ctx)
-			}
-			a.flushed <- len(deletes)+len(changes) == 0
+			cfg.Pause, cfg.MaxPause = min(a.interval, 100*time.Millisecond), time.Second
+			flush()
+			a.flights.Wait()
+			a.limited.Flush()
+			a.flushed <- unsent.Load() == 0
 			return
 		}
 	}
 }
 
-// retryWait is the pause before retrying failed entries: the flush
-// interval doubled per try of the most-tried entry, at most 5 s.
-func retryWait(interval time.Duration, lists ...[]ackOp) time.Duration {
-	tries := 0
-	for _, l := range lists {
-		for _, op := range l {
-			tries = max(tries, op.tries)
-		}
-	}
-	return min(interval<<min(tries, 6), 5*time.Second)
-}
-
-// sendDeletes sends up to one batch from the front of ops and returns the
-// ops still to send (the rest, and failed entries that may succeed later).
-func (a *acker) sendDeletes(ctx context.Context, ops []ackOp) []ackOp {
+// send sends ops (deletes, or visibility changes) on a goroutine of their
+// own, waiting while maxFlushes are in flight; unsent, if set, counts the
+// ops given up.
+func (a *acker) send(ctx context.Context, ops []ackOp, cfg sqsbatch.Config, unsent *atomic.Int64) {
 	if len(ops) == 0 {
-		return ops
+		return
 	}
-	batch, rest := split(ops)
-	entries := make([]types.DeleteMessageBatchRequestEntry, len(batch))
-	for i, op := range batch {
-		entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(op.handle)}
-	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	out, err := a.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(a.queueURL), Entries: entries})
-	if err != nil {
-		return append(rest, a.retryable(batch, "delete", err)...)
-	}
-	return append(rest, a.failedEntries(batch, "delete", out.Failed)...)
+	a.sem <- struct{}{}
+	a.flights.Add(1)
+	go func() {
+		defer func() { <-a.sem; a.flights.Done() }()
+		if n := a.sendNow(ctx, ops, cfg); unsent != nil {
+			unsent.Add(int64(n))
+		}
+	}()
 }
 
-func (a *acker) sendChanges(ctx context.Context, ops []ackOp) []ackOp {
-	if len(ops) == 0 {
-		return ops
+// sendNow sends ops and returns how many were given up.
+func (a *acker) sendNow(ctx context.Context, ops []ackOp, cfg sqsbatch.Config) int {
+	kind := "change_visibility"
+	cfg.OnRetry = func(op string, n int, err error) {
+		a.limited.Warn(op+" retry", "batch call failed; retrying", zap.String("op", op), zap.Int("entries", n), zap.Error(err))
 	}
-	batch, rest := split(ops)
-	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(batch))
-	for i, op := range batch {
-		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(op.handle), VisibilityTimeout: op.visibility}
+	var outs []sqsbatch.Outcome
+	if ops[0].visibility == opDelete {
+		kind = "delete"
+		entries := make([]types.DeleteMessageBatchRequestEntry, len(ops))
+		for i, op := range ops {
+			entries[i] = types.DeleteMessageBatchRequestEntry{ReceiptHandle: aws.String(op.handle)}
+		}
+		outs = sqsbatch.Do(ctx, sqsbatch.Delete(a.api, a.queueURL), entries, cfg)
+	} else {
+		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(ops))
+		for i, op := range ops {
+			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{ReceiptHandle: aws.String(op.handle), VisibilityTimeout: op.visibility}
+		}
+		outs = sqsbatch.Do(ctx, sqsbatch.ChangeVisibility(a.api, a.queueURL), entries, cfg)
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	out, err := a.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(a.queueURL), Entries: entries})
-	if err != nil {
-		return append(rest, a.retryable(batch, "change_visibility", err)...)
-	}
-	return append(rest, a.failedEntries(batch, "change_visibility", out.Failed)...)
-}
-
-func split(ops []ackOp) (batch, rest []ackOp) {
-	n := min(len(ops), maxBatch)
-	batch = append([]ackOp(nil), ops[:n]...)
-	rest = append(ops[:0:0], ops[n:]...)
-	return batch, rest
-}
-
-// retryable returns the ops of a failed call that have tries left.
-func (a *acker) retryable(batch []ackOp, op string, err error) []ackOp {
-	var again []ackOp
-	for _, o := range batch {
-		o.tries++
-		if o.tries < maxAckTrys {
-			again = append(again, o)
-		} else {
-			a.log.Error("giving up on a batch entry; the message becomes visible again after its visibility timeout",
-				zap.String("op", op), zap.String("msg_id", o.id), zap.Error(err))
+	unsent := 0
+	for i, o := range outs {
+		op := ops[i]
+		var ee *sqsbatch.EntryError
+		errors.As(o.Err, &ee)
+		switch {
+		case o.Err == nil:
+		case errors.Is(o.Err, sqsbatch.ErrRefused):
+			// A receipt handle that is no longer valid (the message was
+			// received again elsewhere, or already deleted) cannot
+			// succeed later.
+			a.limited.Warn(kind+" refused", "batch entry refused", zap.String("op", kind), zap.String("msg_id", op.id), zap.String("error_code", ee.Code))
+		default:
+			unsent++
+			a.limited.Error(kind+" given up", "giving up on a batch entry; the message becomes visible again after its visibility timeout",
+				zap.String("op", kind), zap.String("msg_id", op.id), zap.Error(o.Err))
+		}
+		if op.done != nil {
+			op.done(o.Err)
 		}
 	}
-	if len(again) > 0 {
-		a.log.Warn("batch call failed; retrying", zap.String("op", op), zap.Int("entries", len(again)), zap.Error(err))
-	}
-	return again
-}
-
-// failedEntries handles per-entry failures: a receipt handle that is no longer
-// valid (the message was received again elsewhere, or already deleted) cannot
-// succeed later; other failures are retried.
-func (a *acker) failedEntries(batch []ackOp, op string, failed []types.BatchResultErrorEntry) []ackOp {
-	var again []ackOp
-	for _, f := range failed {
-		i, err := strconv.Atoi(aws.ToString(f.Id))
-		if err != nil || i < 0 || i >= len(batch) {
-			continue
-		}
-		o := batch[i]
-		code := aws.ToString(f.Code)
-		if f.SenderFault && code != "InternalError" && code != "ServiceUnavailable" {
-			a.log.Warn("batch entry refused", zap.String("op", op), zap.String("msg_id", o.id), zap.String("error_code", code))
-			continue
-		}
-		o.tries++
-		if o.tries < maxAckTrys {
-			again = append(again, o)
-		} else {
-			a.log.Error("giving up on a batch entry", zap.String("op", op), zap.String("msg_id", o.id), zap.String("error_code", code))
-		}
-	}
-	return again
+	return unsent
 }
 
 // newReceiveBackoff paces receives after failures: 100ms doubling to 10s,

@@ -49,7 +49,7 @@ func TestAckerStopFlushesEverything(t *testing.T) {
 			a := newAcker(f, queueURL, time.Hour, zap.NewNop())
 			for i, m := range msgs {
 				if i < tt.deletes {
-					a.delete(m)
+					a.delete(m, nil)
 				} else {
 					a.changeVisibility(m, 0)
 				}
@@ -91,7 +91,7 @@ func TestAckerFlushInterval(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); a.run(ctx) }()
 	start := time.Now()
-	a.delete(msgs[0])
+	a.delete(msgs[0], nil)
 	f.mustAwait(t, waitLong, "the delete", func() bool { return f.deleted(msgs[0].ID) })
 	if d := time.Since(start); d < 20*time.Millisecond {
 		t.Errorf("sent after %v, before the 20ms FlushInterval", d)
@@ -110,7 +110,7 @@ func TestAckerGivesUpOnStop(t *testing.T) {
 	f.batchErr = func(string, int) error { return fmt.Errorf("ServiceUnavailable") }
 	a := newAcker(f, queueURL, time.Hour, zap.NewNop())
 	for _, m := range msgs {
-		a.delete(m)
+		a.delete(m, nil)
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); a.run(context.Background()) }()

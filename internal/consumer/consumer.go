@@ -36,7 +36,8 @@ type Message struct {
 	ReceiveCount  int       // ApproximateReceiveCount: 1 on the first receive
 	SentAt        time.Time // SentTimestamp
 	Attributes    map[string]types.MessageAttributeValue
-	ReceivedAt    time.Time // when this process received it
+	ReceivedAt    time.Time  // when this process received it
+	hold          *holdState // see HoldLost (heartbeat.go)
 }
 
 // Action is what the consumer does with a message once the handler is done.
@@ -216,9 +217,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer cancelAcks()
 
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(1)
 	go func() { defer loops.Done(); c.acks.run(ackCtx) }()
-	go func() { defer loops.Done(); c.beat.run(jobCtx) }()
+	beatDone := make(chan struct{}) // the heartbeat hands deferred releases to the acker: it ends first
+	go func() { defer close(beatDone); c.beat.run(jobCtx) }()
 
 	// Receives in flight at the stop are not cancelled with ctx: SQS would
 	// still hand their messages out, to nobody, hidden for the visibility
@@ -250,6 +252,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	cancelRecv()
 	receivers.Wait()
 	cancelJobs()
+	<-beatDone
 	// Stop the acker last: it flushes what the jobs queued, within what is
 	// left of the shutdown timeout.
 	remaining := max(deadline-time.Since(stopStart), time.Second)
@@ -489,12 +492,11 @@ func (c *Consumer) process(ctx context.Context, m *Message) {
 	}()
 	c.beat.track(m)
 	action := c.exec(ctx, m)
-	c.beat.untrack(m)
 	switch a := action.(type) {
-	case Delete:
-		c.acks.delete(m)
+	case Delete: // the heartbeat keeps it hidden until the delete is confirmed
+		c.acks.delete(m, func(error) { c.beat.untrack(m) })
 	case Retry:
-		c.acks.changeVisibility(m, a.After)
+		c.beat.release(m, func() { c.acks.changeVisibility(m, a.After) })
 	}
 }
 

@@ -242,6 +242,11 @@ func (p *Processor) Handle(ctx context.Context, m *consumer.Message) consumer.Ac
 
 // exec decodes, deduplicates and performs the job, then picks its action.
 func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
+	if f, ok := p.dlq.(interface{ Fits(string) bool }); ok && !f.Fits(m.Body) {
+		// A body that leaves no room for the failure attributes could never
+		// be dead-lettered with its reasons: no job, say so (dlq.Writer.Fits).
+		return p.handleFailure(ctx, m, result{}, dlq.KindInvalid, ErrorCodeInvalidJob, "body too large to be dead-lettered with its reasons")
+	}
 	j, err := job.Parse([]byte(m.Body))
 	if err != nil {
 		return p.handleFailure(ctx, m, result{}, dlq.KindInvalid, ErrorCodeInvalidJob, err.Error())
@@ -297,19 +302,27 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 var (
 	errStopping  = errors.New("the worker is stopping")
 	errHoldLimit = errors.New("held as long as SQS allows")
+	// errHoldLost: the consumer could not keep the message hidden (SQS
+	// refused a renewal, or renewals failed until too late); another
+	// consumer may have it, so no further Cognito call is made for it here.
+	errHoldLost = errors.New("the hold on the message was lost")
 )
 
 // releaseReason is the job line's released field for why the waits ended.
 func releaseReason(cause error) string {
-	if errors.Is(cause, errHoldLimit) {
+	switch {
+	case errors.Is(cause, errHoldLimit):
 		return "hold_limit"
+	case errors.Is(cause, errHoldLost):
+		return "hold_lost"
 	}
 	return "shutdown"
 }
 
 // waitContext is the context of a job's waits (breaker, limiter, backoff):
-// it ends when the consumer stops receiving (errStopping), MaxHold after the
-// job's receive (errHoldLimit), or with ctx.
+// it ends when the consumer stops receiving (errStopping), when the hold on
+// the message is lost (errHoldLost), MaxHold after the job's receive
+// (errHoldLimit), or with ctx.
 func (p *Processor) waitContext(ctx context.Context, m *consumer.Message) (context.Context, context.CancelFunc) {
 	received := m.ReceivedAt
 	if received.IsZero() {
@@ -317,11 +330,13 @@ func (p *Processor) waitContext(ctx context.Context, m *consumer.Message) (conte
 	}
 	dctx, cancelDeadline := context.WithDeadlineCause(ctx, received.Add(p.cfg.MaxHold), errHoldLimit)
 	wctx, cancel := context.WithCancelCause(dctx)
-	if stop := consumer.Stopping(ctx); stop != nil {
+	if stop, lost := consumer.Stopping(ctx), m.Lost(); stop != nil || lost != nil {
 		go func() {
 			select {
 			case <-stop:
 				cancel(errStopping)
+			case <-lost:
+				cancel(errHoldLost)
 			case <-wctx.Done():
 			}
 		}()
@@ -355,8 +370,8 @@ func (p *Processor) perform(ctx context.Context, m *consumer.Message, j job.Job,
 		switch {
 		case err == nil || errors.Is(err, resend.ErrPermanent):
 			return outcome, total, "", err
-		case errors.Is(err, errStopping):
-			return outcome, total, releaseReason(errStopping), err
+		case errors.Is(err, errStopping), errors.Is(err, errHoldLost):
+			return outcome, total, releaseReason(err), err
 		case wctx.Err() != nil:
 			return outcome, total, releaseReason(context.Cause(wctx)), err
 		case errors.Is(err, resend.ErrThrottled):
@@ -383,6 +398,11 @@ func (p *Processor) performOnce(ctx, wctx context.Context, m *consumer.Message, 
 		permit, report, err := p.admit(wctx, m, held)
 		if err != nil {
 			return err
+		}
+		if m.HoldLost() { // checked last before the call: it must not be repeated elsewhere
+			report(ratelimit.Failed)
+			p.breaker.Report(permit, breaker.Result{Job: m.ID})
+			return errHoldLost
 		}
 		start := p.now()
 		*lastCall = start
@@ -550,7 +570,7 @@ func callCode(o resend.Outcome, err error) string {
 
 func classify(err error) retry.Class {
 	switch {
-	case errors.Is(err, errStopping):
+	case errors.Is(err, errStopping), errors.Is(err, errHoldLost):
 		return retry.Permanent
 	case errors.Is(err, resend.ErrPermanent):
 		return retry.Permanent

@@ -20,8 +20,8 @@ import (
 	"github.com/resend-worker/resend-worker/internal/breaker"
 	"github.com/resend-worker/resend-worker/internal/consumer"
 	"github.com/resend-worker/resend-worker/internal/dlq"
-	"github.com/resend-worker/resend-worker/internal/ratelimit"
 	"github.com/resend-worker/resend-worker/internal/ledger"
+	"github.com/resend-worker/resend-worker/internal/ratelimit"
 	"github.com/resend-worker/resend-worker/internal/redact"
 	"github.com/resend-worker/resend-worker/internal/resend"
 	"github.com/resend-worker/resend-worker/internal/retry"
@@ -450,5 +450,35 @@ func TestHoldLimitReleases(t *testing.T) {
 	}
 	if n := r.logs.FilterField(zap.String("released", "hold_limit")).Len(); n != 1 {
 		t.Errorf("%d job lines with released=hold_limit, want 1", n)
+	}
+}
+
+// TestHoldLostStopsCalls: once the consumer lost its hold on the message
+// (another consumer may have it), no Cognito call is made for it: the job is
+// given back unfinished, not dead-lettered, whatever its receive count.
+func TestHoldLostStopsCalls(t *testing.T) {
+	r := newRig(ok)
+	m := msg(aliceJob, 5)
+	m.LoseHoldForTest()
+	got := r.p.Handle(context.Background(), m)
+	if got != (consumer.Retry{}) || r.sender.calls != 0 || len(r.dlq.failures) != 0 {
+		t.Fatalf("action %#v, calls %d, dead-lettered %d; want Retry{}, 0, 0", got, r.sender.calls, len(r.dlq.failures))
+	}
+	if n := r.logs.FilterField(zap.String("released", "hold_lost")).Len(); n != 1 {
+		t.Errorf("%d job lines with released=hold_lost, want 1", n)
+	}
+}
+
+// TestHoldLostDuringRetries: a job retrying a transient error stops when its
+// hold is lost between attempts.
+func TestHoldLostDuringRetries(t *testing.T) {
+	m := msg(aliceJob, 1)
+	r := newRig(func() (resend.Outcome, error) {
+		m.LoseHoldForTest()
+		return 0, &resend.Error{Class: resend.TransientClass, Code: "CodeDeliveryFailureException", Message: "x"}
+	}, ok)
+	got := r.p.Handle(context.Background(), m)
+	if got != (consumer.Retry{}) || r.sender.calls != 1 {
+		t.Fatalf("action %#v, calls %d; want Retry{}, 1", got, r.sender.calls)
 	}
 }
