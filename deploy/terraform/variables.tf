@@ -213,7 +213,7 @@ variable "create_bulk_queue" {
 }
 
 variable "create_ledger_table" {
-  description = "Create the DynamoDB ledger table NAME-ledger (COOLDOWN_TABLE): on demand, partition key pk (String), TTL on expires_at, encrypted (kms_key_arn or the AWS managed key). The task role gets dynamodb:GetItem, PutItem, UpdateItem and DeleteItem on this table only."
+  description = "Create the DynamoDB ledger table NAME-ledger (COOLDOWN_TABLE): on demand, partition key pk (String), TTL on expires_at, encrypted (kms_key_arn or the AWS managed key). The task role gets dynamodb:PutItem, UpdateItem and DeleteItem on this table only."
   type        = bool
   default     = false
 }

@@ -631,7 +631,7 @@ run "ledger_table" {
   }
   assert {
     condition = (
-      toset(one([for s in jsondecode(data.aws_iam_policy_document.task.json).Statement : s if s.Sid == "LedgerItems"]).Action) == toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
+      toset(one([for s in jsondecode(data.aws_iam_policy_document.task.json).Statement : s if s.Sid == "LedgerItems"]).Action) == toset(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
       && one([for s in jsondecode(data.aws_iam_policy_document.task.json).Statement : s if s.Sid == "LedgerItems"]).Resource == "arn:aws:dynamodb:eu-west-1:123456789012:table/resend-worker-ledger"
     )
     error_message = "The task role gets exactly the item actions on the table's ARN."
