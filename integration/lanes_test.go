@@ -75,13 +75,22 @@ func TestBulkLaneKeepsInteractiveFast(t *testing.T) {
 	p := e.start(map[string]string{"WORKER_CONCURRENCY": "32", "COGNITO_MAX_RPS": "40", "LOG_LEVEL": "info"})
 	testenv.Eventually(t, 60*time.Second, "the bulk drain under way", func() bool { return len(e.okCalls()) >= 200 })
 
+	// A person's job is enqueued when SendMessage returns: SQS holds it from
+	// then on (its SentTimestamp lies between the call and its return). The
+	// wait is measured from there to the stand-in's record of the call, so
+	// that it is the worker's (its receive, slot and limiter turn) and not
+	// moto's own time to take the send, which under the bulk drain's load
+	// reaches several hundred milliseconds on this machine (logged below).
 	sent := map[string]time.Time{}
+	var sendTook []time.Duration
 	for i, u := range people {
 		if i > 0 {
 			time.Sleep(500 * time.Millisecond) // the people's pace, not a wait for the worker
 		}
-		sent[u.name] = time.Now()
+		t0 := time.Now()
 		e.moto.Send(t, e.queueURL, jobBody(u.name))
+		sent[u.name] = time.Now()
+		sendTook = append(sendTook, sent[u.name].Sub(t0))
 	}
 	p.waitJobs(nBulk+nInter, 120*time.Second)
 	drain := time.Since(start)
@@ -102,7 +111,7 @@ func TestBulkLaneKeepsInteractiveFast(t *testing.T) {
 		w := at.Sub(sent[u.name])
 		waits = append(waits, w)
 		if w > time.Second {
-			t.Errorf("%s waited %v from send to the call that sent the code, want ≤ 1s", u.name, w.Round(time.Millisecond))
+			t.Errorf("%s waited %v from enqueue to the call that sent the code, want ≤ 1s", u.name, w.Round(time.Millisecond))
 		}
 	}
 	for _, u := range append(bulkUsers, people...) {
@@ -130,10 +139,12 @@ func TestBulkLaneKeepsInteractiveFast(t *testing.T) {
 		}
 	}
 	slices.Sort(waits)
+	slices.Sort(sendTook)
 	if len(waits) > 0 {
-		t.Logf("interactive send-to-call: p50 %v, max %v; drain %v = %.3f × N/Q; worker's interactive enqueue-to-call mean %.0f ms",
-			waits[len(waits)/2].Round(time.Millisecond), waits[len(waits)-1].Round(time.Millisecond), drain.Round(time.Millisecond), ratio,
-			1000*m[`resend_enqueue_to_call_seconds_sum{lane="interactive"}`]/nInter)
+		t.Logf("interactive enqueue-to-call: p50 %v, max %v (moto took p50 %v, max %v to accept each send); drain %v = %.3f × N/Q; worker's interactive enqueue-to-call mean %.0f ms",
+			waits[len(waits)/2].Round(time.Millisecond), waits[len(waits)-1].Round(time.Millisecond),
+			sendTook[len(sendTook)/2].Round(time.Millisecond), sendTook[len(sendTook)-1].Round(time.Millisecond),
+			drain.Round(time.Millisecond), ratio, 1000*m[`resend_enqueue_to_call_seconds_sum{lane="interactive"}`]/nInter)
 	}
 }
 
