@@ -213,6 +213,8 @@ resource "aws_iam_role_policy" "execution_secret" {
 # give this policy to the operators' role (or to a separate role used as
 # taskRoleArn override of a one-off `replay` task).
 data "aws_iam_policy_document" "operator" {
+  source_policy_documents = data.aws_iam_policy_document.queue_key[*].json
+
   statement {
     sid = "DrainDeadLetterQueue"
     actions = [
@@ -230,19 +232,22 @@ data "aws_iam_policy_document" "operator" {
     actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
     resources = local.consumed_queue_arns
   }
+}
 
-  dynamic "statement" {
-    for_each = local.queue_kms ? [1] : []
-    content {
-      sid       = "UseQueueKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [var.kms_key_arn]
+# With kms_key_arn: the use of the queues' key through SQS only, for the
+# operators' and the producers' policies.
+data "aws_iam_policy_document" "queue_key" {
+  count = local.queue_kms ? 1 : 0
 
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["sqs.${local.region}.amazonaws.com"]
-      }
+  statement {
+    sid       = "UseQueueKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com"]
     }
   }
 }
@@ -260,24 +265,11 @@ resource "aws_iam_policy" "operator" {
 # For producers to attach to their own role (cross-account producers also need
 # their ARN in producer_principal_arns).
 data "aws_iam_policy_document" "producer" {
+  source_policy_documents = data.aws_iam_policy_document.queue_key[*].json
+
   statement {
     sid       = "SendJobs"
     actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
     resources = local.consumed_queue_arns
-  }
-
-  dynamic "statement" {
-    for_each = local.queue_kms ? [1] : []
-    content {
-      sid       = "UseQueueKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [var.kms_key_arn]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["sqs.${local.region}.amazonaws.com"]
-      }
-    }
   }
 }
