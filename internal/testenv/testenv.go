@@ -133,14 +133,20 @@ func (m *Moto) Send(t T, url string, bodies ...string) []string {
 	return ids
 }
 
+// drainVisibility is how long Drain hides what it has received, in
+// seconds: longer than a drain of a few thousand messages takes on moto,
+// whose receives slow down as a queue grows.
+const drainVisibility = 600
+
 // Drain receives every visible message of a queue (leaving them in flight
-// for a minute) and returns them.
+// for drainVisibility) and returns each once.
 func (m *Moto) Drain(t T, url string) []types.Message {
 	t.Helper()
 	var all []types.Message
+	seen := map[string]bool{} // by MessageId
 	for {
 		out, err := m.SQS().ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: drainVisibility,
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
@@ -150,7 +156,16 @@ func (m *Moto) Drain(t T, url string) []types.Message {
 		if len(out.Messages) == 0 {
 			return all
 		}
-		all = append(all, out.Messages...)
+		for _, msg := range out.Messages {
+			// A message received again after its hold lapsed (a drain of
+			// thousands on moto can take longer than the hold) is the same
+			// message, not a second one: two different messages with the
+			// same content stay two.
+			if id := aws.ToString(msg.MessageId); !seen[id] {
+				seen[id] = true
+				all = append(all, msg)
+			}
+		}
 	}
 }
 
