@@ -331,10 +331,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	if idle {
 		idleJobs = b.o.idleJobs
 	}
-	usernames := make([]string, n+idleJobs)
-	for i := range usernames {
-		usernames[i] = fmt.Sprintf("bench-%d-%05d@example.com", rowSeq+1, i)
-	}
+	usernames := rowUsernames(n + idleJobs)
 	be, err := b.newBackends(ctx, quota, usernames)
 	if err != nil {
 		return r, err
@@ -647,4 +644,14 @@ func printTable(w io.Writer, o options, rs []result) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// rowUsernames is the users of the next row: n of them, named for the row so
+// that rows never share a user.
+func rowUsernames(n int) []string {
+	usernames := make([]string, n)
+	for i := range usernames {
+		usernames[i] = fmt.Sprintf("bench-%d-%05d@example.com", rowSeq+1, i)
+	}
+	return usernames
 }

@@ -30,10 +30,7 @@ type outageResult struct {
 // quarter are done the stand-in fails every call (HTTP 500) for d.
 func (b *bench) outageRow(ctx context.Context, n int, q float64, d time.Duration) (outageResult, error) {
 	r := outageResult{outage: d}
-	usernames := make([]string, n)
-	for i := range usernames {
-		usernames[i] = fmt.Sprintf("bench-%d-%05d@example.com", rowSeq+1, i)
-	}
+	usernames := rowUsernames(n)
 	be, err := b.newBackends(ctx, q, usernames)
 	if err != nil {
 		return r, err
