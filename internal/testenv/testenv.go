@@ -184,3 +184,34 @@ func Eventually(t T, timeout time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Progressing waits for a volume of work whose speed is the back end's, not
+// the worker's: moto's ReceiveMessage scans the whole queue (about 0.55 ms a
+// queued message here, so 570 ms a receive on a 1,000-message queue), and a
+// fixed budget for 1,000 messages fails on a slow or loaded machine while the
+// worker is healthy. progress reports the work done so far and whether it is
+// all done; Progressing fails t when the count has not grown for stall (the
+// worker is stuck) or when limit passes (it is far too slow). It returns the
+// time the work took.
+func Progressing(t T, stall, limit time.Duration, what string, progress func() (n float64, done bool)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last, lastAt := -1.0, start
+	for {
+		n, done := progress()
+		now := time.Now()
+		if done {
+			return now.Sub(start)
+		}
+		if n > last {
+			last, lastAt = n, now
+		}
+		if now.Sub(lastAt) > stall {
+			t.Fatalf("no progress for %s waiting for %s (stuck at %.0f after %s)", stall, what, last, now.Sub(start).Round(time.Second))
+		}
+		if now.Sub(start) > limit {
+			t.Fatalf("timed out after %s waiting for %s (%.0f done)", limit, what, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
