@@ -8,8 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
 	"github.com/resend-worker/resend-worker/internal/devenv"
+	"github.com/resend-worker/resend-worker/internal/ledger"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 )
 
@@ -132,6 +137,75 @@ func TestLedgerOneCodePerUserAcrossWorkers(t *testing.T) {
 	for _, p := range ps {
 		p.stop(25 * time.Second)
 	}
+	checkLedgerTable(t, e, extra["COOLDOWN_TABLE"], us)
+}
+
+// checkLedgerTable reads the whole table: each user has a sent-mark under
+// the key keyed by the client secret, and no item holds a username or the
+// secret in any attribute.
+func checkLedgerTable(t *testing.T, e *env, table string, us []user) {
+	t.Helper()
+	out, err := e.moto.DynamoDB().Scan(ctx(), &dynamodb.ScanInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatalf("scan %s: %v", table, err)
+	}
+	state := map[string]string{}
+	for _, item := range out.Items {
+		pk, st := stringAttr(item["pk"]), stringAttr(item["state"])
+		state[pk] = st
+		var text strings.Builder
+		for name, v := range item {
+			text.WriteString(name + "=" + attrText(v) + "\n")
+		}
+		for _, u := range us {
+			if strings.Contains(text.String(), u.name) {
+				t.Errorf("ledger item %s holds a username", pk)
+			}
+		}
+		if strings.Contains(text.String(), e.secret) {
+			t.Errorf("ledger item %s holds the client secret", pk)
+		}
+	}
+	for _, u := range us {
+		k := string(ledger.UserKey(e.clientID, e.secret, u.name))
+		if !strings.HasPrefix(k, "k#") || state[k] != "sent" {
+			t.Errorf("user %s: item %q in state %q, want a sent-mark under the secret-keyed hash", u.name, k, state[k])
+		}
+	}
+	t.Logf("ledger table: %d items, %d users' sent-marks under HMAC keys", len(out.Items), len(us))
+}
+
+// attrText is every string and number inside v.
+func attrText(v ddbtypes.AttributeValue) string {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberN:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberSS:
+		return strings.Join(v.Value, " ")
+	case *ddbtypes.AttributeValueMemberM:
+		var parts []string
+		for k, e := range v.Value {
+			parts = append(parts, k+"="+attrText(e))
+		}
+		return strings.Join(parts, " ")
+	case *ddbtypes.AttributeValueMemberL:
+		var parts []string
+		for _, e := range v.Value {
+			parts = append(parts, attrText(e))
+		}
+		return strings.Join(parts, " ")
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
+
+func stringAttr(v ddbtypes.AttributeValue) string {
+	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
 }
 
 // Two jobs for one user in one receive batch of one worker: one code, and

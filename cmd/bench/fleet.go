@@ -204,7 +204,7 @@ func (b *bench) ledgerLatency(ctx context.Context) (time.Duration, error) {
 	var ds []time.Duration
 	for i := range 200 {
 		t0 := time.Now()
-		c, err := d.Claim(ctx, ledger.UserKey("bench", strconv.Itoa(i)))
+		c, err := d.Claim(ctx, ledger.UserKey("bench", "", strconv.Itoa(i)))
 		if err != nil || c.Status != ledger.Claimed {
 			return 0, fmt.Errorf("claim: %v %v", c.Status, err)
 		}

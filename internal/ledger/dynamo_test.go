@@ -99,7 +99,7 @@ func TestDynamoClaimsOnMoto(t *testing.T) {
 	cfgA.Owner, cfgB.Owner = "task-a", "task-b"
 	a, b := newDynamo(t, db, cfgA), newDynamo(t, db, cfgB)
 	ctx := context.Background()
-	key := ledger.UserKey("client", "alice@example.com")
+	key := ledger.UserKey("client", "", "alice@example.com")
 
 	ca := mustClaim(t, a, key, ledger.Claimed)
 	it := item(t, db, table, key)
@@ -141,7 +141,7 @@ func TestDynamoClaimsOnMoto(t *testing.T) {
 // Among concurrent claims of one user from several workers, exactly one wins.
 func TestDynamoOneClaimAmongManyOnMoto(t *testing.T) {
 	db, table := motoTable(t)
-	key := ledger.UserKey("client", "bob@example.com")
+	key := ledger.UserKey("client", "", "bob@example.com")
 	var wg sync.WaitGroup
 	var claimed atomic.Int32
 	for i := range 8 {
@@ -170,7 +170,7 @@ func TestDynamoRenewsALongClaimOnMoto(t *testing.T) {
 	db, table := motoTable(t)
 	obs := &counter{}
 	d := newDynamo(t, db, ledger.DynamoConfig{Table: table, Cooldown: time.Minute, ClaimTTL: 200 * time.Millisecond, Observer: obs})
-	key := ledger.UserKey("client", "carol@example.com")
+	key := ledger.UserKey("client", "", "carol@example.com")
 	c := mustClaim(t, d, key, ledger.Claimed)
 	testenv.Eventually(t, 5*time.Second, "two renewals", func() bool { return obs.get("renew/ok") >= 2 })
 	d.Sent(context.Background(), c)
@@ -240,7 +240,7 @@ func TestLayeredLocalAnswersFirstOnMoto(t *testing.T) {
 	l := ledger.Layered{Local: ledger.NewMemory(time.Minute, nil),
 		Shared: newDynamo(t, db, ledger.DynamoConfig{Table: table, Cooldown: time.Minute, Observer: obs})}
 	other := newDynamo(t, db, ledger.DynamoConfig{Table: table, Cooldown: time.Minute})
-	key := ledger.UserKey("client", "dave@example.com")
+	key := ledger.UserKey("client", "", "dave@example.com")
 	c := mustClaim(t, l, key, ledger.Claimed)
 	l.Sent(context.Background(), c)
 	mustClaim(t, l, key, ledger.AlreadySent)
@@ -249,7 +249,7 @@ func TestLayeredLocalAnswersFirstOnMoto(t *testing.T) {
 		t.Errorf("requests %v, want one claim and one sent-mark", obs.n)
 	}
 	// Busy in the table leaves the local layer free for the next job.
-	key2 := ledger.UserKey("client", "erin@example.com")
+	key2 := ledger.UserKey("client", "", "erin@example.com")
 	oc := mustClaim(t, other, key2, ledger.Claimed)
 	mustClaim(t, l, key2, ledger.Busy)
 	other.Release(context.Background(), oc)

@@ -13,19 +13,37 @@ package ledger
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
 )
 
-// Key names a user of an app client in the ledger: a SHA-256 of the client id
+// Key names a user of an app client in the ledger: a hash of the client id
 // and the username, never the username itself.
 type Key string
 
-// UserKey is the ledger key of username under clientID.
-func UserKey(clientID, username string) Key {
-	sum := sha256.Sum256([]byte(clientID + "\x00" + username))
-	return Key("u#" + hex.EncodeToString(sum[:]))
+// UserKey is the ledger key of username under clientID. With the app
+// client's secret it is an HMAC-SHA256 keyed by that secret ("k#" and 64 hex
+// digits): every task of a fleet shares the secret, and a table reader who
+// lacks it cannot test guessed addresses against the keys. A public client
+// (no secret) gets a plain SHA-256 ("u#"): no plaintext username, but an
+// address can be confirmed by hashing a guess. The message is
+// "resend-worker ledger", client id and username separated by NUL bytes, so
+// it never equals the username+clientId message of Cognito's SecretHash
+// under the same key: a key in the table is no SecretHash for anyone.
+// Rotating the secret changes every key: for one USER_COOLDOWN after the
+// change (and while tasks with the old and the new secret run side by side)
+// a user may get a second code.
+func UserKey(clientID, clientSecret, username string) Key {
+	msg := "resend-worker ledger\x00" + clientID + "\x00" + username
+	if clientSecret == "" {
+		sum := sha256.Sum256([]byte(msg))
+		return Key("u#" + hex.EncodeToString(sum[:]))
+	}
+	mac := hmac.New(sha256.New, []byte(clientSecret))
+	mac.Write([]byte(msg))
+	return Key("k#" + hex.EncodeToString(mac.Sum(nil)))
 }
 
 // Status is the answer to a claim.

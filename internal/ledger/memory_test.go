@@ -2,6 +2,12 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,15 +47,50 @@ func mustClaim(t *testing.T, l ledger.Ledger, key ledger.Key, want ledger.Status
 }
 
 func TestUserKeyHidesTheUsername(t *testing.T) {
-	k := ledger.UserKey("client", "alice@example.com")
-	if len(k) != 2+64 || k[:2] != "u#" {
-		t.Errorf("UserKey = %q, want u# and 64 hex digits", k)
+	// Known answers, computed apart from this code (Python's hmac and
+	// hashlib over "resend-worker ledger\0client\0alice@example.com").
+	const (
+		plain = "u#03529985f3cd00f7e8d64aa8a6f1b99bc128b5a5e4e7957f3102925f3591d68a"
+		keyed = "k#2d887fa263c65d251fc614976b4535fe5d4f29e60062ed4e7718f140fb2a6326"
+	)
+	if k := ledger.UserKey("client", "", "alice@example.com"); k != plain {
+		t.Errorf("UserKey without a secret = %q, want %q", k, plain)
 	}
-	if k == ledger.UserKey("other", "alice@example.com") || k == ledger.UserKey("client", "bob@example.com") {
-		t.Error("keys of different clients or users collide")
+	if k := ledger.UserKey("client", "s3cret", "alice@example.com"); k != keyed {
+		t.Errorf("UserKey with a secret = %q, want %q", k, keyed)
 	}
-	if k != ledger.UserKey("client", "alice@example.com") {
-		t.Error("UserKey is not stable")
+	keys := map[ledger.Key]string{}
+	for _, c := range []struct{ client, secret, user string }{
+		{"client", "", "alice@example.com"},
+		{"other", "", "alice@example.com"},
+		{"client", "", "bob@example.com"},
+		{"client", "s3cret", "alice@example.com"},
+		{"client", "rotated", "alice@example.com"},
+		{"other", "s3cret", "alice@example.com"},
+		{"client", "s3cret", "bob@example.com"},
+	} {
+		k := ledger.UserKey(c.client, c.secret, c.user)
+		if strings.Contains(string(k), c.user) || (c.secret != "" && strings.Contains(string(k), c.secret)) {
+			t.Errorf("key %q shows the username or the secret", k)
+		}
+		if prev, dup := keys[k]; dup {
+			t.Errorf("%+v and %s share the key %q", c, prev, k)
+		}
+		keys[k] = fmt.Sprintf("%+v", c)
+	}
+}
+
+// The keyed ledger key is never the user's SecretHash (the same HMAC key
+// over username+clientId), so the table holds nothing a caller could send
+// to Cognito as that user's SecretHash.
+func TestUserKeyIsNoSecretHash(t *testing.T) {
+	const client, secret, user = "client", "s3cret", "alice@example.com"
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(user + client))
+	secretHash := mac.Sum(nil)
+	k := ledger.UserKey(client, secret, user)
+	if strings.Contains(string(k), hex.EncodeToString(secretHash)) || strings.Contains(string(k), base64.StdEncoding.EncodeToString(secretHash)) {
+		t.Errorf("ledger key %q holds the SecretHash", k)
 	}
 }
 

@@ -254,7 +254,7 @@ func (p *Processor) exec(ctx context.Context, m *consumer.Message) result {
 	r := result{user: p.hasher.User(j.Username)}
 	// A claim may wait for another job's outcome: that wait ends at the stop.
 	cctx, cancelClaim := p.waitContext(ctx, m)
-	claim, err := p.cooldown.Claim(cctx, ledger.UserKey(p.cfg.ClientID, j.Username))
+	claim, err := p.cooldown.Claim(cctx, ledger.UserKey(p.cfg.ClientID, p.cfg.ClientSecret, j.Username))
 	cancelClaim()
 	switch {
 	case err != nil: // shutting down while waiting for another job's outcome
