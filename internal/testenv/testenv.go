@@ -191,9 +191,8 @@ func Eventually(t T, timeout time.Duration, what string, cond func() bool) {
 // fixed budget for 1,000 messages fails on a slow or loaded machine while the
 // worker is healthy. progress reports the work done so far and whether it is
 // all done; Progressing fails t when the count has not grown for stall (the
-// worker is stuck) or when limit passes (it is far too slow). It returns the
-// time the work took.
-func Progressing(t T, stall, limit time.Duration, what string, progress func() (n float64, done bool)) time.Duration {
+// worker is stuck) or when limit passes (it is far too slow).
+func Progressing(t T, stall, limit time.Duration, what string, progress func() (n float64, done bool)) {
 	t.Helper()
 	start := time.Now()
 	last, lastAt := -1.0, start
@@ -201,7 +200,7 @@ func Progressing(t T, stall, limit time.Duration, what string, progress func() (
 		n, done := progress()
 		now := time.Now()
 		if done {
-			return now.Sub(start)
+			return
 		}
 		if n > last {
 			last, lastAt = n, now
