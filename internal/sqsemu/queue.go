@@ -113,15 +113,19 @@ func (q *queue) take(now time.Time, max int, visibility time.Duration) []receive
 	defer q.mu.Unlock()
 	var out []received
 	for len(out) < max && len(q.heap) > 0 && !q.heap[0].visibleAt.After(now) {
-		m := q.heap[0]
+		m := heap.Pop(&q.heap).(*message)
 		m.receives++
 		if m.firstReceive.IsZero() {
 			m.firstReceive = now
 		}
 		m.handle = encodeHandle(q.name, m.seq, m.receives)
-		m.visibleAt = now.Add(visibility)
-		heap.Fix(&q.heap, 0)
 		out = append(out, received{m: m, handle: m.handle, receives: m.receives, firstReceive: m.firstReceive})
+	}
+	// Back in only now: with a visibility of 0 a message must not come
+	// twice in one answer.
+	for _, r := range out {
+		r.m.visibleAt = now.Add(visibility)
+		heap.Push(&q.heap, r.m)
 	}
 	return out
 }

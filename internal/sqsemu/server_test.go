@@ -425,3 +425,29 @@ func TestDelaySeconds(t *testing.T) {
 		t.Fatal("a long poll did not return the message once its delay passed")
 	}
 }
+
+// TestVisibilityZero: with a visibility timeout of 0 a message is
+// receivable again at once, but never twice in one answer.
+func TestVisibilityZero(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := context.Background()
+	url := createQueue(t, c, "jobs", map[string]string{"VisibilityTimeout": "0"})
+	for _, body := range []string{"a", "b", "c"} {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := 1; round <= 2; round++ {
+		msgs := receive(t, c, url, 10, 0, 0)
+		seen := map[string]bool{}
+		for _, m := range msgs {
+			if seen[aws.ToString(m.Body)] {
+				t.Errorf("round %d: %s twice in one answer", round, aws.ToString(m.Body))
+			}
+			seen[aws.ToString(m.Body)] = true
+		}
+		if len(seen) != 3 {
+			t.Errorf("round %d: received %v, want a, b and c", round, seen)
+		}
+	}
+}
