@@ -5,7 +5,7 @@
 // use it unchanged. Signatures are not verified: any credentials work.
 //
 // It exists for the benchmark: moto_server's ReceiveMessage scans the whole
-// queue (about 0.55 ms per queued message), so above ~20 jobs/s moto, not
+// queue (about 0.6 ms per queued message), so above ~20 jobs/s moto, not
 // the worker, sets the pace. Here a receive costs O(messages returned ×
 // log(queue)): each queue keeps its messages in a heap ordered by the time
 // they become visible, guarded by the queue's mutex. The integration tests
@@ -14,9 +14,9 @@
 // It implements CreateQueue, GetQueueUrl, GetQueueAttributes, SendMessage,
 // SendMessageBatch, ReceiveMessage (long polling that returns as soon as a
 // message is visible, per-receive visibility timeouts, the system
-// attributes ApproximateReceiveCount, SentTimestamp,
-// ApproximateFirstReceiveTimestamp and SenderId, message attributes with
-// SQS's MD5 digests), DeleteMessage(Batch) and
+// attributes ApproximateReceiveCount, SentTimestamp and
+// ApproximateFirstReceiveTimestamp, message attributes with SQS's MD5
+// digests), DeleteMessage(Batch) and
 // ChangeMessageVisibility(Batch), with SQS's error codes (JSON __type and the
 // x-amzn-query-error header). Every receive hands out a new receipt handle;
 // a delete with an older handle succeeds without deleting, as SQS documents.
