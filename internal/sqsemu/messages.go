@@ -2,6 +2,7 @@ package sqsemu
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -48,6 +49,10 @@ func validChars(s string) bool {
 	return true
 }
 
+// number is a Number attribute's value as SQS takes it: a decimal,
+// optionally with an exponent (its 38-digit precision is not checked).
+var number = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
 // size is the message's size as SQS counts it against MaximumMessageSize:
 // the body plus each attribute's name, data type and value.
 func (f *sendFields) size() int {
@@ -88,6 +93,8 @@ func (f *sendFields) message(q *queue, now time.Time) (*message, time.Duration, 
 			return nil, 0, errInvalid("The type of message (user) attribute '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.", name)
 		case base == "Binary" && len(a.BinaryValue) == 0, base != "Binary" && a.StringValue == "":
 			return nil, 0, errInvalid("Message (user) attribute '%s' must contain a non-empty value of type '%s'.", name, base)
+		case base == "Number" && !number.MatchString(a.StringValue):
+			return nil, 0, errInvalid("Could not cast message attribute '%s' value to number.", name)
 		}
 	}
 	delay := q.attrs.delay
@@ -124,7 +131,7 @@ type batchError struct {
 }
 
 func entryError(id string, err error) batchError {
-	if ae, ok := err.(*apiError); ok {
+	if ae := (*apiError)(nil); errors.As(err, &ae) {
 		return batchError{Id: id, Code: ae.query, Message: ae.message, SenderFault: ae.status < 500}
 	}
 	return batchError{Id: id, Code: "InternalError", Message: err.Error()}

@@ -3,6 +3,7 @@ package sqsemu
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -86,8 +87,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", jsonType)
 	status := http.StatusOK
 	if err != nil {
-		ae, ok := err.(*apiError)
-		if !ok {
+		var ae *apiError
+		if !errors.As(err, &ae) {
 			ae = &apiError{shape: "InternalError", query: "InternalError", message: err.Error(), status: http.StatusInternalServerError}
 		}
 		fault := "Sender"

@@ -412,7 +412,8 @@ func TestDelaySeconds(t *testing.T) {
 	c, _ := newClient(t)
 	ctx := context.Background()
 	url := createQueue(t, c, "jobs", nil)
-	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("later"), DelaySeconds: 1}); err != nil {
+	// 2 s: the counts and the first receive below come well before it ends.
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("later"), DelaySeconds: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if v, nv, d := counts(t, c, url); v != 0 || nv != 0 || d != 1 {
@@ -449,5 +450,40 @@ func TestVisibilityZero(t *testing.T) {
 		if len(seen) != 3 {
 			t.Errorf("round %d: received %v, want a, b and c", round, seen)
 		}
+	}
+}
+
+func TestMessageAttributeRules(t *testing.T) {
+	c, _ := newClient(t)
+	url := createQueue(t, c, "jobs", nil)
+	str := func(typ, v string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String(typ), StringValue: aws.String(v)}
+	}
+	for _, tc := range []struct {
+		name string
+		attr types.MessageAttributeValue
+		ok   bool
+	}{
+		{"string", str("String", "x"), true},
+		{"custom string type", str("String.json", "{}"), true},
+		{"integer", str("Number", "3"), true},
+		{"decimal with exponent", str("Number", "-1.5e10"), true},
+		{"number that is not one", str("Number", "three"), false},
+		{"empty string", str("String", ""), false},
+		{"unknown type", str("Text", "x"), false},
+		{"binary", types.MessageAttributeValue{DataType: aws.String("Binary"), BinaryValue: []byte{1}}, true},
+		{"empty binary", types.MessageAttributeValue{DataType: aws.String("Binary")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("b"),
+				MessageAttributes: map[string]types.MessageAttributeValue{"A": tc.attr}})
+			var api smithy.APIError
+			switch {
+			case tc.ok && err != nil:
+				t.Errorf("refused: %v", err)
+			case !tc.ok && (!errors.As(err, &api) || api.ErrorCode() != "InvalidParameterValue"):
+				t.Errorf("error %v, want InvalidParameterValue", err)
+			}
+		})
 	}
 }
