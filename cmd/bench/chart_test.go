@@ -310,9 +310,16 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // TestBenchWritesCharts runs a small row (b) of the real bench: the worker
-// built and run as a process against moto_server and the stand-in. Its chart
-// must be written and show the worker's limiter rate.
+// built and run as a process against the stand-in and SQS on moto_server,
+// then on the SQS stand-in (-sqs standin). Its chart must be written and
+// show the worker's limiter rate.
 func TestBenchWritesCharts(t *testing.T) {
+	for _, sqs := range []string{"moto", "standin"} {
+		t.Run(sqs, func(t *testing.T) { testBenchWritesCharts(t, sqs) })
+	}
+}
+
+func testBenchWritesCharts(t *testing.T, sqs string) {
 	if testing.Short() {
 		t.Skip("builds and runs the worker against moto_server")
 	}
@@ -322,7 +329,7 @@ func TestBenchWritesCharts(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(filepath.Join("..", "..")) // run builds ./cmd/worker from the module root
 	o := options{n: 40, q: 20, latency: 10 * time.Millisecond, concurrency: 8, rows: "b", workers: 1,
-		timeout: time.Minute, chartDir: dir, chartEvery: 100 * time.Millisecond}
+		timeout: time.Minute, chartDir: dir, chartEvery: 100 * time.Millisecond, sqs: sqs}
 	if err := run(o); err != nil {
 		t.Fatal(err)
 	}

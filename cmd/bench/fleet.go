@@ -53,7 +53,7 @@ func (b *bench) fleetRows(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nFleet of worker processes sharing Q=%g/s through COOLDOWN_TABLE (moto), COGNITO_MAX_RPS=Q each, L=%s, N=%d\n\n", q, b.o.latency, b.o.n)
+	fmt.Fprintf(w, "\nFleet of worker processes sharing Q=%g/s through COOLDOWN_TABLE (moto), COGNITO_MAX_RPS=Q each, L=%s, N=%d, SQS: %s\n\n", q, b.o.latency, b.o.n, sqsLabel(b.o.sqs))
 	fmt.Fprintln(w, "| row | drain | ÷ N/Q | Cognito calls | throttled | users with >1 code | DynamoDB req/job | heartbeats/task/s | added latency/job | middle half's rate ÷ Q |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
@@ -142,7 +142,7 @@ func (b *bench) runFleetRow(ctx context.Context, r *fleetRow) error {
 	r.drain = time.Since(start)
 	r.done = resent() >= n
 	waitUntil(10*time.Second, func() bool {
-		c, err := b.moto.QueueCounts(ctx, be.queueURL)
+		c, err := b.queues.QueueCounts(ctx, be.queueURL)
 		return err == nil && c.Total() == 0
 	})
 	var taskSeconds float64

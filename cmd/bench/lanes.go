@@ -67,7 +67,7 @@ func (b *bench) lanesSetup(ctx context.Context, bulk bool) (lanesResult, error) 
 	admin := fmt.Sprintf("127.0.0.1:%d", port)
 	tg := b.target(be, admin, b.o.q)
 	if bulk {
-		if backlogURL, err = b.moto.CreateQueue(ctx, fmt.Sprintf("bench-%d-%d-bulk", os.Getpid(), rowSeq)); err != nil {
+		if backlogURL, err = b.queues.CreateQueue(ctx, fmt.Sprintf("bench-%d-%d-bulk", os.Getpid(), rowSeq)); err != nil {
 			return r, err
 		}
 		tg.Extra["RESEND_BULK_QUEUE_URL"] = backlogURL
@@ -134,8 +134,8 @@ func printLanes(w io.Writer, o options, rs []lanesResult) {
 	if len(rs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nLanes: a backlog of %d jobs drains at Q=%g/s while %d people send a job each, %s apart, to RESEND_QUEUE_URL (WORKER_CONCURRENCY=%d)\n\n",
-		o.n, o.q, o.idleJobs, o.lanesGap, o.concurrency)
+	fmt.Fprintf(w, "\nLanes: a backlog of %d jobs drains at Q=%g/s while %d people send a job each, %s apart, to RESEND_QUEUE_URL (WORKER_CONCURRENCY=%d, SQS: %s)\n\n",
+		o.n, o.q, o.idleJobs, o.lanesGap, o.concurrency, sqsLabel(o.sqs))
 	fmt.Fprintln(w, "| setup | people's send → code p50 | p99 | drain of backlog + people | ÷ N/Q |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, r := range rs {

@@ -48,6 +48,7 @@ type options struct {
 	chartDir    string
 	chartEvery  time.Duration
 	lanesGap    time.Duration
+	sqs         string // "moto" or "standin": where the rows' queues live
 }
 
 func main() {
@@ -77,7 +78,12 @@ func main() {
 	flag.DurationVar(&o.trace, "trace", 0, "print each process's limiter rate and jobs done at this interval (stderr)")
 	flag.StringVar(&o.chartDir, "charts", "bench-out", "write each row's chart (SVG) into this directory; \"\" skips")
 	flag.DurationVar(&o.chartEvery, "chart-every", 500*time.Millisecond, "how often a row's chart samples the limiter's rate")
+	flag.StringVar(&o.sqs, "sqs", "moto", "SQS for the rows' queues: moto (moto_server) or standin (the in-memory internal/sqsemu, whose receive does not scan the queue); DynamoDB stays on moto")
 	flag.Parse()
+	if err := checkSQS(o.sqs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -111,14 +117,17 @@ func (r result) jobsPerSec() float64 {
 }
 
 type bench struct {
-	o     options
-	bin   string
-	dir   string
-	moto  *devenv.Moto
-	sqs   *sqs.Client
-	self  string
-	extra map[string]string
-	burst int // the stand-in's bucket; 0: its default (100 ms of the quota)
+	o    options
+	bin  string
+	dir  string
+	moto *devenv.Moto // DynamoDB, and SQS unless -sqs standin
+	// queues is where the rows' queues live: moto, or a client of the SQS
+	// stand-in (-sqs standin).
+	queues *devenv.Moto
+	sqs    *sqs.Client
+	self   string
+	extra  map[string]string
+	burst  int // the stand-in's bucket; 0: its default (100 ms of the quota)
 }
 
 func run(o options) error {
@@ -150,7 +159,16 @@ func run(o options) error {
 		return err
 	}
 	defer b.moto.Stop()
-	b.sqs = b.moto.SQS()
+	b.queues = b.moto
+	if o.sqs == "standin" {
+		st, err := devenv.StartSQS()
+		if err != nil {
+			return err
+		}
+		defer st.Stop()
+		b.queues = st.API()
+	}
+	b.sqs = b.queues.SQS()
 
 	q := o.q
 	var results []result
@@ -173,7 +191,7 @@ func run(o options) error {
 			if err == nil {
 				bare, err = b.bareMoto(ctx, o.nFast)
 				if err == nil && bare > 0 {
-					r.note = fmt.Sprintf("%.0f jobs/s = %.2f × bare moto loop (%.0f jobs/s)", r.jobsPerSec(), r.jobsPerSec()/bare, bare)
+					r.note = fmt.Sprintf("%.0f jobs/s = %.2f × bare loop on %s (%.0f jobs/s)", r.jobsPerSec(), r.jobsPerSec()/bare, sqsLabel(o.sqs), bare)
 				}
 			}
 		case "f":
@@ -229,10 +247,10 @@ func (b *bench) newBackends(ctx context.Context, quota float64, usernames []stri
 	name := fmt.Sprintf("bench-%d-%d", os.Getpid(), rowSeq)
 	be := &backends{clientID: "benchclient0123456789", secret: "bench-secret"}
 	var err error
-	if be.queueURL, err = b.moto.CreateQueue(ctx, name); err != nil {
+	if be.queueURL, err = b.queues.CreateQueue(ctx, name); err != nil {
 		return nil, err
 	}
-	if be.dlqURL, err = b.moto.CreateQueue(ctx, name+"-dlq"); err != nil {
+	if be.dlqURL, err = b.queues.CreateQueue(ctx, name+"-dlq"); err != nil {
 		return nil, err
 	}
 	if be.cog, err = devenv.StartCognito(cognitoemu.Options{Quota: quota, Burst: b.burst, Latency: b.o.latency, ResendLimitPerHour: -1}); err != nil {
@@ -259,7 +277,7 @@ func (b *bench) target(be *backends, admin string, maxRPS float64) devenv.Target
 	for k, v := range b.extra {
 		extra[k] = v
 	}
-	return devenv.Target{SQSURL: b.moto.URL, CognitoURL: be.cog.URL, QueueURL: be.queueURL, DLQURL: be.dlqURL,
+	return devenv.Target{SQSURL: b.queues.URL, CognitoURL: be.cog.URL, QueueURL: be.queueURL, DLQURL: be.dlqURL,
 		ClientID: be.clientID, Secret: be.secret, AdminAddr: admin, Extra: extra}
 }
 
@@ -353,7 +371,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 		admin := fmt.Sprintf("127.0.0.1:%d", port)
 		var p *proc
 		if naive {
-			p, err = b.start([]string{b.self, "naive", "-sqs", b.moto.URL, "-cognito", be.cog.URL, "-queue", be.queueURL,
+			p, err = b.start([]string{b.self, "naive", "-sqs", b.queues.URL, "-cognito", be.cog.URL, "-queue", be.queueURL,
 				"-client", be.clientID, "-secret", be.secret, "-concurrency", strconv.Itoa(b.o.concurrency), "-admin", admin},
 				os.Environ(), admin, fmt.Sprintf("naive-%d.log", rowSeq))
 		} else {
@@ -440,7 +458,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 	stopChart()
 	// Let the last deletes flush, then read the SQS requests.
 	waitUntil(10*time.Second, func() bool {
-		c, err := b.moto.QueueCounts(ctx, be.queueURL)
+		c, err := b.queues.QueueCounts(ctx, be.queueURL)
 		return err == nil && c.Total() == 0
 	})
 	r.sqsPerJob = sumAll(procs, "resend_sqs_requests_total{") / float64(n)
@@ -470,7 +488,7 @@ func (b *bench) drainRow(ctx context.Context, name string, n int, quota float64,
 			return r, err
 		}
 	}
-	if c, err := b.moto.QueueCounts(ctx, be.dlqURL); err == nil {
+	if c, err := b.queues.QueueCounts(ctx, be.dlqURL); err == nil {
 		r.dlq = c.Total()
 	}
 	if naive {
@@ -553,7 +571,7 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 // receive(10) and DeleteMessageBatch, on 4 goroutines.
 func (b *bench) bareMoto(ctx context.Context, n int) (float64, error) {
 	name := fmt.Sprintf("bench-bare-%d", os.Getpid())
-	url, err := b.moto.CreateQueue(ctx, name)
+	url, err := b.queues.CreateQueue(ctx, name)
 	if err != nil {
 		return 0, err
 	}
@@ -605,8 +623,8 @@ func (b *bench) bareMoto(ctx context.Context, n int) (float64, error) {
 }
 
 func printTable(w io.Writer, o options, rs []result) {
-	fmt.Fprintf(w, "\nQ=%g/s  L=%s  N=%d  WORKER_CONCURRENCY=%d  (moto_server, Cognito stand-in burst %d)\n\n",
-		o.q, o.latency, o.n, o.concurrency, max(1, int(math.Ceil(o.q/10))))
+	fmt.Fprintf(w, "\nQ=%g/s  L=%s  N=%d  WORKER_CONCURRENCY=%d  (SQS: %s, Cognito stand-in burst %d)\n\n",
+		o.q, o.latency, o.n, o.concurrency, sqsLabel(o.sqs), max(1, int(math.Ceil(o.q/10))))
 	fmt.Fprintln(w, "| row | jobs | drain | ÷ N/Q | Cognito calls | throttled | DLQ | SQS req/job | CPU s/1000 jobs | peak RSS | idle p50 | idle p99 | idle receives/min |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
@@ -654,4 +672,20 @@ func rowUsernames(n int) []string {
 		usernames[i] = fmt.Sprintf("bench-%d-%05d@example.com", rowSeq+1, i)
 	}
 	return usernames
+}
+
+// checkSQS checks the -sqs flag.
+func checkSQS(v string) error {
+	if v != "moto" && v != "standin" {
+		return fmt.Errorf("-sqs %q: want moto or standin", v)
+	}
+	return nil
+}
+
+// sqsLabel names the SQS of the rows in the tables' headings.
+func sqsLabel(v string) string {
+	if v == "standin" {
+		return "the in-memory stand-in (internal/sqsemu)"
+	}
+	return "moto_server"
 }

@@ -71,7 +71,7 @@ func (b *bench) outageRow(ctx context.Context, n int, q float64, d time.Duration
 	m := p.metrics()
 	r.limitAtRecovery = m["resend_cognito_rate_limit"]
 	if !waitUntil(b.o.timeout, func() bool {
-		c, err := b.moto.QueueCounts(ctx, be.queueURL)
+		c, err := b.queues.QueueCounts(ctx, be.queueURL)
 		return err == nil && c.Total() == 0 && done() >= float64(n)
 	}) {
 		return r, fmt.Errorf("queue not drained within %s of recovery", b.o.timeout)

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/sqsemu"
 )
 
 // Region is the region of every local client and worker.
@@ -128,18 +129,54 @@ type Cognito struct {
 
 // StartCognito serves a new stand-in with opts.
 func StartCognito(opts cognitoemu.Options) (*Cognito, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	c := &Cognito{Server: cognitoemu.New(opts)}
+	var err error
+	if c.URL, c.srv, err = serveLoopback(c.Server); err != nil {
 		return nil, err
 	}
-	c := &Cognito{URL: "http://" + ln.Addr().String(), Server: cognitoemu.New(opts)}
-	c.srv = &http.Server{Handler: c.Server, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = c.srv.Serve(ln) }()
 	return c, nil
 }
 
 // Stop closes the stand-in's listener and connections.
 func (c *Cognito) Stop() { _ = c.srv.Close() }
+
+// SQSStandIn is the in-memory SQS stand-in (package sqsemu) served on a
+// loopback port of this process: the benchmark's SQS when moto's receive,
+// which scans the whole queue, would set the pace. The tests keep moto.
+type SQSStandIn struct {
+	URL    string
+	Server *sqsemu.Server
+	srv    *http.Server
+}
+
+// StartSQS serves a new SQS stand-in without queues.
+func StartSQS() (*SQSStandIn, error) {
+	s := &SQSStandIn{Server: sqsemu.New(sqsemu.Options{Region: Region})}
+	var err error
+	if s.URL, s.srv, err = serveLoopback(s.Server); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// API is a client of the stand-in with Moto's SQS helpers (SQS,
+// CreateQueue, QueueCounts), which need only the URL; it serves no
+// DynamoDB, and its Stop does nothing.
+func (s *SQSStandIn) API() *Moto { return &Moto{URL: s.URL} }
+
+// Stop closes the stand-in's listener and connections.
+func (s *SQSStandIn) Stop() { _ = s.srv.Close() }
+
+// serveLoopback serves h on a free loopback port.
+func serveLoopback(h http.Handler) (string, *http.Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv, nil
+}
 
 // AWSConfig is a config for local servers: the local region and dummy
 // credentials.
