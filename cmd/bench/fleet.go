@@ -125,7 +125,23 @@ func (b *bench) runFleetRow(ctx context.Context, r *fleetRow) error {
 	}
 	outAt, inAt := start.Add(r.ideal/3), start.Add(2*r.ideal/3)
 	deadline := start.Add(b.o.timeout)
+	var samples []fleetSample
+	nextSample := start
 	for resent() < n && time.Now().Before(deadline) {
+		if b.o.trace > 0 && !time.Now().Before(nextSample) {
+			nextSample = nextSample.Add(b.o.trace)
+			s := fleetSample{at: time.Since(start)}
+			for _, p := range procs {
+				m, ok := final[p]
+				rate := -1.0
+				if !ok {
+					m = p.metrics()
+					rate = m["resend_cognito_rate_limit"]
+				}
+				s.rate, s.done = append(s.rate, rate), append(s.done, devenv.SumMetrics(m, "resend_jobs_total{"))
+			}
+			samples = append(samples, s)
+		}
 		if r.scaleOut && time.Now().After(outAt) {
 			r.scaleOut = false
 			if err := startWorker(); err != nil {
@@ -160,6 +176,9 @@ func (b *bench) runFleetRow(ctx context.Context, r *fleetRow) error {
 	r.jobOps /= float64(n)
 	r.heartbeats /= taskSeconds
 	calls := be.cog.Server.Calls()
+	if b.o.trace > 0 {
+		writeFleetTrace(os.Stderr, r.name, calls, start, b.o.trace, samples)
+	}
 	var okAt []time.Time
 	for _, c := range calls {
 		if c.Outcome == "OK" {

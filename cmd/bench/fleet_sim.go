@@ -262,7 +262,7 @@ func (s *sim) run() simResult {
 			s.push(s.now+sp.interval, evIssue, e.task)
 			t.pending = true
 		case evBeat:
-			s.beat(e.task, false)
+			s.beat(e.task, !t.started) // fleet.Join's second beat, right before the first call, is a joining one
 		case evWork:
 			s.backlog = s.jobs
 			s.reschedule()

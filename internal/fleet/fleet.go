@@ -8,7 +8,8 @@
 // rate as if throttled, so a fleet adapts to another caller of the quota as
 // fast as one process would (with 50 tasks at 1 call a second each, a task
 // alone hears of a throttle far too rarely). A task joining waits one
-// heartbeat before it starts, so the others have made room; a task leaving
+// heartbeat before it starts, so the others have made room, and beats
+// again to count those that joined with it; a task leaving
 // removes its entry, one that died is dropped once its entry is TTL old, one
 // without work says it is idle (Activity), and the others scale their rate
 // up at their next heartbeat. Paced spaces the fleet's calls in slots, so
@@ -146,16 +147,22 @@ func (f *Fleet) Slot() Slot {
 	return f.slot
 }
 
-// Join heartbeats once and then waits one Interval, so that every other
-// task has seen this one and lowered its share before this one calls. A
-// table that cannot be reached does not stop it: the task runs at the
+// Join heartbeats once, waits one Interval, so that every other task has
+// seen this one and lowered its share before this one calls, and
+// heartbeats again, so that this one counts every task that joined during
+// that wait: tasks started together (a deployment) each saw only those
+// that had beaten before it, and would otherwise start at shares summing
+// to more than the quota (Q + Q/2 + Q/3 for three) until their next beat.
+// A table that cannot be reached does not stop it: the task runs at the
 // whole quota until a heartbeat succeeds, with the limiter's adaptation.
 func (f *Fleet) Join(ctx context.Context) {
 	f.beat(ctx, true)
 	select {
 	case <-ctx.Done():
+		return
 	case <-time.After(f.cfg.Interval):
 	}
+	f.beat(ctx, true)
 }
 
 // Run heartbeats every Interval until ctx ends. Call Leave after the last

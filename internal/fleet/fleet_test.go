@@ -142,6 +142,61 @@ func (downAPI) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*d
 	return nil, errors.New("connection refused")
 }
 
+// scriptedAPI answers each UpdateItem with the next of its items (the
+// last one again once they run out) and counts the requests.
+type scriptedAPI struct {
+	mu    sync.Mutex
+	items []map[string]types.AttributeValue
+	calls int
+}
+
+func (s *scriptedAPI) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	item := s.items[min(s.calls, len(s.items)-1)]
+	s.calls++
+	return &dynamodb.UpdateItemOutput{Attributes: item}, nil
+}
+
+func (s *scriptedAPI) requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// Tasks started together each see only those that beat before them at
+// their first beat (task a: itself alone). Join beats again after its
+// wait, so a starts at a third of the quota, not at the whole of it; a
+// Join whose context ends during the wait does not beat again.
+func TestJoinCountsTasksThatJoinedDuringItsWait(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	alive := fleet.EntryValue(now.Add(3*time.Second), true)
+	alone := map[string]types.AttributeValue{"t_a": alive}
+	three := map[string]types.AttributeValue{"t_a": alive, "t_b": alive, "t_c": alive}
+	api := &scriptedAPI{items: []map[string]types.AttributeValue{alone, three}}
+	c := &capRecorder{}
+	f, err := fleet.New(api, c, fleet.Config{Table: "t", Group: "g", Task: "a", Quota: 30, Interval: time.Millisecond, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Join(context.Background())
+	if api.requests() != 2 || f.Slot() != (fleet.Slot{Tasks: 3, Index: 0}) || c.last() != 10 {
+		t.Errorf("after Join: %d requests, slot %+v, cap %v; want 2 requests, 3 tasks with a at 0, cap 10", api.requests(), f.Slot(), c.last())
+	}
+
+	api = &scriptedAPI{items: []map[string]types.AttributeValue{alone, three}}
+	f, err = fleet.New(api, &capRecorder{}, fleet.Config{Table: "t", Group: "g", Task: "a", Quota: 30, Interval: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Join(ctx)
+	if api.requests() != 1 {
+		t.Errorf("Join with its context ended: %d requests, want 1 (no second beat)", api.requests())
+	}
+}
+
 // Without the table the task keeps the whole quota (and the limiter's
 // adaptation) and says so.
 func TestBeatTableDown(t *testing.T) {
