@@ -151,11 +151,15 @@ func checkLedgerTable(t *testing.T, e *env, table string, us []user) {
 	}
 	state := map[string]string{}
 	for _, item := range out.Items {
-		pk, st := stringAttr(item["pk"]), stringAttr(item["state"])
-		state[pk] = st
+		pk, _ := scalar(item["pk"])
+		state[pk], _ = scalar(item["state"])
 		var text strings.Builder
 		for name, v := range item {
-			text.WriteString(name + "=" + attrText(v) + "\n")
+			value, ok := scalar(v)
+			if !ok {
+				t.Errorf("ledger item %s: attribute %s is a %T, which the ledger never writes", pk, name, v)
+			}
+			text.WriteString(name + "=" + value + "\n")
 		}
 		for _, u := range us {
 			if strings.Contains(text.String(), u.name) {
@@ -175,37 +179,16 @@ func checkLedgerTable(t *testing.T, e *env, table string, us []user) {
 	t.Logf("ledger table: %d items, %d users' sent-marks under HMAC keys", len(out.Items), len(us))
 }
 
-// attrText is every string and number inside v.
-func attrText(v ddbtypes.AttributeValue) string {
+// scalar is the value of a String or Number attribute, the only types the
+// ledger writes; ok is false for any other.
+func scalar(v ddbtypes.AttributeValue) (value string, ok bool) {
 	switch v := v.(type) {
 	case *ddbtypes.AttributeValueMemberS:
-		return v.Value
+		return v.Value, true
 	case *ddbtypes.AttributeValueMemberN:
-		return v.Value
-	case *ddbtypes.AttributeValueMemberSS:
-		return strings.Join(v.Value, " ")
-	case *ddbtypes.AttributeValueMemberM:
-		var parts []string
-		for k, e := range v.Value {
-			parts = append(parts, k+"="+attrText(e))
-		}
-		return strings.Join(parts, " ")
-	case *ddbtypes.AttributeValueMemberL:
-		var parts []string
-		for _, e := range v.Value {
-			parts = append(parts, attrText(e))
-		}
-		return strings.Join(parts, " ")
-	default:
-		return fmt.Sprintf("%T", v)
+		return v.Value, true
 	}
-}
-
-func stringAttr(v ddbtypes.AttributeValue) string {
-	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
-		return s.Value
-	}
-	return ""
+	return "", false
 }
 
 // Two jobs for one user in one receive batch of one worker: one code, and
