@@ -584,7 +584,7 @@ func TestHeartbeatLongJob(t *testing.T) {
 	testenv.Eventually(t, 20*time.Second, "the job in flight", func() bool { return p1.metrics()["resend_inflight_jobs"] == 1 })
 	p2 := startW(e, cfg)
 	p1.waitJobs(1, 70*time.Second)
-	testenv.Eventually(t, 10*time.Second, "the queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
+	e.waitEmpty(e.queueURL)
 	m1, m2 := p1.metrics(), p2.metrics()
 	p1.stop(25 * time.Second)
 	p2.stop(25 * time.Second)

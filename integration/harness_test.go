@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
+	"github.com/resend-worker/resend-worker/internal/config"
 	"github.com/resend-worker/resend-worker/internal/devenv"
 	"github.com/resend-worker/resend-worker/internal/testenv"
 )
@@ -96,6 +97,43 @@ func newEnv(t *testing.T, opts cognitoemu.Options, users ...user) *env {
 		t.Fatalf("seed: %v", err)
 	}
 	return e
+}
+
+// redeliveryBound is how long a message the worker finished can still sit
+// on a queue: one visibility timeout, plus a receive and a delete.
+const redeliveryBound = config.VisibilityTimeout + 15*time.Second
+
+// waitEmpty waits, once the worker has logged every job, for the queues at
+// urls to hold nothing, and returns how long that took. A finished message
+// can come back once, and that is not a fault of the worker's: real SQS may
+// deliver a message again, and moto 5.2.1 loses a delete when two
+// DeleteMessageBatch calls overlap (Queue.delete_message rebuilds its message
+// list and assigns it without a lock, so one call puts back what the other
+// removed). Such a message reappears when its visibility timeout ends and
+// the worker deduplicates it (the tests' per-user code counts prove that),
+// so the bound is redeliveryBound, not a guess; a failure names the counts.
+func (e *env) waitEmpty(urls ...string) time.Duration {
+	e.t.Helper()
+	start := time.Now()
+	counts := make([]devenv.Counts, len(urls))
+	defer func() {
+		if e.t.Failed() {
+			e.t.Logf("queue counts at the end of the wait: %+v (queues %v)", counts, urls)
+		}
+	}()
+	testenv.Eventually(e.t, redeliveryBound, "the queues to empty", func() bool {
+		total := 0
+		for i, u := range urls {
+			counts[i] = e.moto.QueueCounts(e.t, u)
+			total += counts[i].Total()
+		}
+		return total == 0
+	})
+	took := time.Since(start)
+	if took > 5*time.Second {
+		e.t.Logf("the queues emptied after %s: a message came back after its visibility timeout (a second delivery)", took.Round(time.Millisecond))
+	}
+	return took
 }
 
 // users makes n unconfirmed users named prefix-i with matching emails.

@@ -474,7 +474,7 @@ func TestNoPIIAtDebug(t *testing.T) {
 		m := p.metrics()
 		return m[outcome("resent")]+m[outcome("already_confirmed")]+m[outcome("dead_lettered")] >= 12
 	})
-	testenv.Eventually(t, 10*time.Second, "the job queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
+	e.waitEmpty(e.queueURL)
 	dead := e.moto.Drain(t, e.dlqURL)
 	m := p.metrics()
 	p.stop(25 * time.Second)

@@ -95,9 +95,7 @@ func TestBulkLaneKeepsInteractiveFast(t *testing.T) {
 	}
 	p.waitJobs(nBulk+nInter, 120*time.Second)
 	drain := time.Since(start)
-	testenv.Eventually(t, 10*time.Second, "both queues empty", func() bool {
-		return e.moto.QueueCounts(t, e.queueURL).Total() == 0 && e.moto.QueueCounts(t, bulkURL).Total() == 0
-	})
+	e.waitEmpty(e.queueURL, bulkURL)
 	m := p.laneMetrics()
 	p.stop(25 * time.Second)
 
@@ -191,9 +189,7 @@ func TestBulkLaneOperators(t *testing.T) {
 
 	p := e.start(nil)
 	p.waitJobs(8, 60*time.Second)
-	testenv.Eventually(t, 10*time.Second, "both queues empty", func() bool {
-		return e.moto.QueueCounts(t, e.queueURL).Total() == 0 && e.moto.QueueCounts(t, bulkURL).Total() == 0
-	})
+	e.waitEmpty(e.queueURL, bulkURL)
 	m := p.laneMetrics()
 	p.stop(25 * time.Second)
 	for k, v := range map[string]float64{

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/resend-worker/resend-worker/internal/cognitoemu"
-	"github.com/resend-worker/resend-worker/internal/testenv"
 )
 
 // TestQuotaBelowMaxRPS: the stand-in's quota is a quarter of COGNITO_MAX_RPS,
@@ -25,7 +24,7 @@ func TestQuotaBelowMaxRPS(t *testing.T) {
 	})
 	p.waitJobs(n, 120*time.Second)
 	took := time.Since(start)
-	testenv.Eventually(t, 10*time.Second, "the queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
+	e.waitEmpty(e.queueURL)
 	m := p.metrics()
 	p.stop(25 * time.Second)
 

@@ -383,7 +383,7 @@ func TestBurst500(t *testing.T) {
 	p := e.start(map[string]string{"WORKER_CONCURRENCY": "16", "COGNITO_MAX_RPS": "1000", "LOG_LEVEL": "info"})
 	p.waitJobs(n, 120*time.Second)
 	took := time.Since(start)
-	testenv.Eventually(t, 10*time.Second, "the queue to empty", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 0 })
+	e.waitEmpty(e.queueURL)
 	m := p.metrics()
 	p.stop(25 * time.Second)
 	sqsReqs := devenv.SumMetrics(m, "resend_sqs_requests_total{")
