@@ -349,7 +349,9 @@ func TestHostileBodies(t *testing.T) {
 		return dl + ok + rq, dl >= float64(n) && ok >= float64(len(valid)) && rq >= 1
 	})
 	took := time.Since(start)
-	testenv.Eventually(t, 20*time.Second, "the job queue to hold only the 1 MiB body", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 1 })
+	// A dead-lettered message whose delete moto lost comes back after its
+	// visibility timeout (waitEmpty): allow for that.
+	testenv.Eventually(t, redeliveryBound, "the job queue to hold only the 1 MiB body", func() bool { return e.moto.QueueCounts(t, e.queueURL).Total() == 1 })
 	if lines := p.logLines("job"); !slices.ContainsFunc(lines, func(l map[string]any) bool {
 		return l["msg_id"] == aws.ToString(big.MessageId) && l["outcome"] == "requeued" && strings.Contains(fmt.Sprint(l["dlq_error"]), "too large for the DLQ")
 	}) {
@@ -362,7 +364,9 @@ func TestHostileBodies(t *testing.T) {
 	p.stop(25 * time.Second)
 
 	byID := map[string]int{}
-	want := map[string]int{} // body → copies sent
+	recvs := map[string]map[int]bool{} // source message → the ReceiveCounts of its DLQ copies
+	sameDelivery := 0                  // copies of one delivery dead-lettered twice
+	want := map[string]int{}           // body → copies sent
 	for _, b := range bodies {
 		want[b]++
 	}
@@ -375,6 +379,14 @@ func TestHostileBodies(t *testing.T) {
 		got[b]++
 		src := aws.ToString(d.MessageAttributes["SourceMessageId"].StringValue)
 		byID[src]++
+		rc := attrInt(d, "ReceiveCount")
+		if recvs[src] == nil {
+			recvs[src] = map[int]bool{}
+		}
+		if recvs[src][rc] {
+			sameDelivery++
+		}
+		recvs[src][rc] = true
 		if ids[src] != b {
 			t.Errorf("DLQ copy of %s: body (%d bytes) is not the original (%d bytes) byte for byte", src, len(b), len(ids[src]))
 			continue
@@ -403,11 +415,24 @@ func TestHostileBodies(t *testing.T) {
 			t.Errorf("valid job for a %d-character user: %d codes, want 1", utf8.RuneCountInString(u.name), codes[u.name])
 		}
 	}
-	t.Logf("hostile: %d bodies dead-lettered in %s (%.0f/s), %d missing, %d duplicate copies; %d valid jobs resent; %.0f SQS requests",
-		len(dead), took.Round(time.Millisecond), float64(len(all))/took.Seconds(), missing, dups, len(codes), sqsCalls(m))
-	// SQS delivers at least once: a duplicate copy is possible but rare.
-	if dups > 2 {
-		t.Errorf("%d duplicate DLQ copies, want at most 2", dups)
+	t.Logf("hostile: %d bodies dead-lettered in %s (%.0f/s), %d missing, %d duplicate copies (%d of them from the same delivery); %d valid jobs resent; %.0f SQS requests",
+		len(dead), took.Round(time.Millisecond), float64(len(all))/took.Seconds(), missing, dups, sameDelivery, len(codes), sqsCalls(m))
+	// A second copy is right only for a second delivery: SQS delivers at
+	// least once, and moto 5.2.1 loses a delete when two DeleteMessageBatch
+	// calls overlap (see waitEmpty), so the dead-lettered message comes back
+	// after its visibility timeout and is dead-lettered again, with a higher
+	// ReceiveCount. One delivery dead-lettered twice is the worker's fault,
+	// but for a SendMessage the SDK retried after moto had stored it and
+	// its answer was lost (a reset connection): at most 2, as before.
+	// moto lost 10 of 2,000 deletes at 4 overlapping batches here, and 15
+	// of 1,020 in a CI rehearsal of this test (all 15 second copies had
+	// ReceiveCount 2); a worker that failed to delete one message in ten
+	// would still fail here.
+	if sameDelivery > 2 {
+		t.Errorf("%d DLQ copies repeat a copy from the same delivery (same SourceMessageId and ReceiveCount): one delivery dead-lettered twice", sameDelivery)
+	}
+	if dups > n/10 {
+		t.Errorf("%d duplicate DLQ copies of %d, want under a tenth: the worker is not deleting what it dead-letters", dups, n)
 	}
 	if len(dead)-dups != n {
 		t.Errorf("DLQ holds %d distinct messages, want %d", len(dead)-dups, n)
