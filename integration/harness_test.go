@@ -104,15 +104,17 @@ func newEnv(t *testing.T, opts cognitoemu.Options, users ...user) *env {
 const redeliveryBound = config.VisibilityTimeout + 15*time.Second
 
 // waitEmpty waits, once the worker has logged every job, for the queues at
-// urls to hold nothing, and returns how long that took. A finished message
-// can come back once, and that is not a fault of the worker's: real SQS may
-// deliver a message again, and moto 5.2.1 loses a delete when two
-// DeleteMessageBatch calls overlap (Queue.delete_message rebuilds its message
-// list and assigns it without a lock, so one call puts back what the other
-// removed). Such a message reappears when its visibility timeout ends and
-// the worker deduplicates it (the tests' per-user code counts prove that),
-// so the bound is redeliveryBound, not a guess; a failure names the counts.
-func (e *env) waitEmpty(urls ...string) time.Duration {
+// urls to hold nothing. A finished message can come back once, and that is
+// not the worker's fault: real SQS may deliver a message again, and moto
+// 5.2.1 loses a delete when two DeleteMessageBatch calls overlap
+// (Queue.delete_message rebuilds its message list and assigns it without a
+// lock, so one call puts back what the other removed). Such a message
+// reappears when its visibility timeout ends and the worker handles it
+// again: a resent job is deduplicated (the tests' per-user code counts
+// check that), a dead-lettered one gets a second DLQ copy with a higher
+// ReceiveCount (TestHostileBodies checks that). So the bound is
+// redeliveryBound, not a guess; a failure names the counts.
+func (e *env) waitEmpty(urls ...string) {
 	e.t.Helper()
 	start := time.Now()
 	counts := make([]devenv.Counts, len(urls))
@@ -129,11 +131,9 @@ func (e *env) waitEmpty(urls ...string) time.Duration {
 		}
 		return total == 0
 	})
-	took := time.Since(start)
-	if took > 5*time.Second {
-		e.t.Logf("the queues emptied after %s: a message came back after its visibility timeout (a second delivery)", took.Round(time.Millisecond))
+	if took := time.Since(start); took > 5*time.Second {
+		e.t.Logf("the queues emptied %s after the last job line, far longer than a delete batch takes: most likely a message came back after its visibility timeout", took.Round(time.Millisecond))
 	}
-	return took
 }
 
 // users makes n unconfirmed users named prefix-i with matching emails.
